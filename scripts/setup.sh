@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs whatever latentlab's build (and, with --test, its tests) needs and is missing,
+# from package registries only: nothing downloads a prebuilt binary of its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=0.2.130
+TRUNK_VERSION=0.21.14
+want_test_tools=false
+[[ "${1:-}" == "--test" ]] && want_test_tools=true
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=()
+command -v node >/dev/null || apt_packages+=(nodejs)
+command -v npm >/dev/null || apt_packages+=(npm)
+command -v cc >/dev/null || apt_packages+=(build-essential)
+command -v pkg-config >/dev/null || apt_packages+=(pkg-config)
+if $want_test_tools; then
+  command -v chromium >/dev/null || apt_packages+=(chromium)
+  command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
+fi
+if ((${#apt_packages[@]})); then
+  say "installing Debian packages: ${apt_packages[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "Rust is missing: install rustup and a stable toolchain (rustc >= 1.95) first." >&2
+  exit 1
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [[ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WASM_BINDGEN_VERSION" ]]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
+  # Not --locked: its lockfile wants a webpki-roots version crates.io no longer serves.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+if [[ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK_VERSION" ]]; then
+  say "installing trunk $TRUNK_VERSION (about 15 minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked --force
+fi
+
+if [[ ! -x tools/node_modules/.bin/wasm-opt ]]; then
+  say "installing wasm-opt (npm binaryen, pinned in tools/package-lock.json)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+say "fetching crates (trunk builds offline)"
+cargo fetch --locked --target wasm32-unknown-unknown >/dev/null
+cargo fetch --locked >/dev/null

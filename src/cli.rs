@@ -1,0 +1,181 @@
+//! The native command line: `train` a model, `eval` the shipped ones.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use clap::{Parser, Subcommand};
+
+use crate::idx::{load_split, Split};
+use crate::training::{self, Dataset, Error, PreparedImages, TrainOptions};
+use crate::weights::{self, Manifest};
+
+#[derive(Parser)]
+#[command(name = "latentlab", about = "Train and evaluate latentlab's VAEs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a VAE and write its weights (f16) and manifest.
+    Train {
+        #[arg(long, value_enum, default_value = "fashion-mnist")]
+        dataset: Dataset,
+        /// Folder holding mnist/ and fashion-mnist/ in IDX format.
+        #[arg(long, default_value = "../shared/data")]
+        data_dir: PathBuf,
+        /// Model name: the files become NAME.bpk and NAME.json. Default: DATASET-vae-LATENTd.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value_t = 2)]
+        latent: usize,
+        #[arg(long, default_value_t = 32)]
+        channels: usize,
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        /// Weight of the KL term.
+        #[arg(long, default_value_t = 1.0)]
+        beta: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Train on the first N training images only.
+        #[arg(long)]
+        train_limit: Option<usize>,
+        /// Evaluate on the first N test images only.
+        #[arg(long)]
+        test_limit: Option<usize>,
+        #[arg(long, default_value = "www/models")]
+        out_dir: PathBuf,
+        /// Default: target/checkpoints/NAME.
+        #[arg(long)]
+        checkpoint_dir: Option<PathBuf>,
+    },
+    /// Recompute the test metrics of every model in a folder and print them as a table.
+    /// Fails when a weight file does not match its manifest.
+    Eval {
+        #[arg(long, default_value = "www/models")]
+        models: PathBuf,
+        #[arg(long, default_value = "../shared/data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        test_limit: Option<usize>,
+    },
+}
+
+pub fn main() {
+    if let Err(error) = run(Cli::parse()) {
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Train {
+            dataset,
+            data_dir,
+            name,
+            latent,
+            channels,
+            epochs,
+            batch,
+            lr,
+            beta,
+            seed,
+            train_limit,
+            test_limit,
+            out_dir,
+            checkpoint_dir,
+        } => {
+            let name =
+                name.unwrap_or_else(|| format!("{}-vae-{latent}d", dataset.folder_name()));
+            let checkpoint_dir =
+                checkpoint_dir.unwrap_or_else(|| Path::new("target/checkpoints").join(&name));
+            let manifest = training::train(&TrainOptions {
+                dataset,
+                data_dir,
+                name,
+                latent,
+                channels,
+                epochs,
+                batch,
+                learning_rate: lr,
+                beta,
+                seed,
+                train_limit,
+                test_limit,
+                out_dir: out_dir.clone(),
+                checkpoint_dir,
+            })?;
+            let m = manifest.test_metrics;
+            println!(
+                "wrote {} ({} bytes, sha256 {}): test -ELBO {:.2} = recon {:.2} + KL {:.2} nats/image",
+                out_dir.join(&manifest.weights).display(),
+                manifest.weight_bytes,
+                manifest.sha256,
+                m.neg_elbo,
+                m.reconstruction,
+                m.kl
+            );
+            Ok(())
+        }
+        Command::Eval {
+            models,
+            data_dir,
+            test_limit,
+        } => evaluate_folder(&models, &data_dir, test_limit),
+    }
+}
+
+fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) -> Result<(), Error> {
+    let mut manifests: Vec<(PathBuf, Manifest)> = Vec::new();
+    for entry in std::fs::read_dir(models)
+        .map_err(|e| format!("cannot list {}: {e}", models.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let manifest = weights::parse_manifest(&std::fs::read_to_string(&path)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            manifests.push((path, manifest));
+        }
+    }
+    manifests.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    if manifests.is_empty() {
+        return Err(format!("no model manifests (*.json) in {}", models.display()).into());
+    }
+    let device = Device::flex();
+    println!(
+        "| model | dataset | kind | latent | weights | test images | −ELBO | reconstruction | KL | manifest says −ELBO |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (path, manifest) in manifests {
+        let weights_path = path.with_file_name(&manifest.weights);
+        let bytes = std::fs::read(&weights_path)
+            .map_err(|e| format!("{}: {e}", weights_path.display()))?;
+        let model = weights::load_model(&manifest, &bytes, &device)
+            .map_err(|e| format!("{}: {e}", weights_path.display()))?;
+        let dataset_folder = data_dir.join(&manifest.dataset);
+        let test = PreparedImages::from_split(&load_split(&dataset_folder, Split::Test)?, test_limit);
+        let m = training::evaluate(&model, &test, manifest.training.seed, &device)?;
+        println!(
+            "| {} | {} | {} | {} | {:.0} KB {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            manifest.name,
+            manifest.dataset,
+            manifest.kind,
+            manifest.latent,
+            bytes.len() as f64 / 1024.0,
+            manifest.precision,
+            test.len(),
+            m.neg_elbo,
+            m.reconstruction,
+            m.kl,
+            manifest.test_metrics.neg_elbo
+        );
+    }
+    Ok(())
+}

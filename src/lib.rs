@@ -1,0 +1,19 @@
+//! latentlab: see and touch what a variational autoencoder learns.
+//!
+//! The model, weight files and math are shared by the native tools and the web page.
+
+pub mod data;
+pub mod math;
+pub mod mosaic;
+pub mod model;
+pub mod weights;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod idx;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod training;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

@@ -1,0 +1,92 @@
+//! Choosing where tensors run: WebGPU when the browser offers it, else burn's CPU backend.
+
+use burn::prelude::*;
+use wasm_bindgen::JsValue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    WebGpu,
+    Cpu,
+}
+
+impl BackendKind {
+    /// The name the JS API and the `?backend=` parameter use.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::WebGpu => "webgpu",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendKind::WebGpu => "WebGPU",
+            BackendKind::Cpu => "CPU (WebAssembly)",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "webgpu" | "gpu" => Some(BackendKind::WebGpu),
+            "cpu" => Some(BackendKind::Cpu),
+            _ => None,
+        }
+    }
+}
+
+pub struct ChosenDevice {
+    pub device: Device,
+    pub kind: BackendKind,
+    /// Why WebGPU is not used, when the page fell back to the CPU on its own.
+    pub fallback_reason: Option<String>,
+}
+
+fn browser_has_webgpu() -> bool {
+    let navigator = web_sys::window().map(|w| w.navigator());
+    navigator.is_some_and(|n| {
+        js_sys::Reflect::get(&n, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined())
+    })
+}
+
+async fn init_webgpu() -> Result<Device, String> {
+    if !browser_has_webgpu() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".to_string());
+    }
+    Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|error| format!("WebGPU could not start: {error}"))
+}
+
+/// Picks the backend: the one `requested`, or WebGPU with a CPU fallback.
+pub async fn choose(requested: Option<BackendKind>) -> Result<ChosenDevice, String> {
+    match requested {
+        Some(BackendKind::Cpu) => Ok(ChosenDevice {
+            device: Device::flex(),
+            kind: BackendKind::Cpu,
+            fallback_reason: None,
+        }),
+        Some(BackendKind::WebGpu) => init_webgpu()
+            .await
+            .map(|device| ChosenDevice {
+                device,
+                kind: BackendKind::WebGpu,
+                fallback_reason: None,
+            })
+            .map_err(|why| {
+                format!("WebGPU was requested (?backend=webgpu) but is not available: {why}")
+            }),
+        None => Ok(match init_webgpu().await {
+            Ok(device) => ChosenDevice {
+                device,
+                kind: BackendKind::WebGpu,
+                fallback_reason: None,
+            },
+            Err(why) => ChosenDevice {
+                device: Device::flex(),
+                kind: BackendKind::Cpu,
+                fallback_reason: Some(why),
+            },
+        }),
+    }
+}

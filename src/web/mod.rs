@@ -1,0 +1,22 @@
+//! The web page: leptos UI, backend choice, model loading and the `window.latentlab` API.
+
+mod api;
+mod app;
+mod backend;
+mod engine;
+mod fetch;
+mod session;
+
+use leptos::prelude::*;
+
+/// Entry point of the wasm binary.
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("latentlab: internal error: {info}").into());
+    }));
+    let session = session::Session::new();
+    if let Err(error) = api::install(&session) {
+        web_sys::console::error_2(&"latentlab: could not install window.latentlab".into(), &error);
+    }
+    leptos::mount::mount_to_body(move || view! { <app::App session=session.clone() /> });
+}

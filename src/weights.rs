@@ -1,0 +1,185 @@
+//! Weight files and their manifests: saving in half precision, checking checksums,
+//! loading into the model. Works the same natively and in the browser (bytes in, model out).
+
+use std::fmt;
+
+use burn::module::{ModuleMapper, Param};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, FloatDType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Vae, VaeConfig};
+
+/// Test-set metrics in nats per image (one z sample per image).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct TestMetrics {
+    /// −ELBO = reconstruction + KL.
+    pub neg_elbo: f64,
+    /// Σ over the 784 pixels of binary cross-entropy on the greyscale targets.
+    pub reconstruction: f64,
+    pub kl: f64,
+}
+
+/// How a model was trained.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainingRecord {
+    pub epochs: usize,
+    pub batch: usize,
+    pub learning_rate: f64,
+    pub beta: f64,
+    pub seed: u64,
+    pub train_images: usize,
+    pub test_images: usize,
+    pub wall_time_seconds: f64,
+    /// Per epoch: mean training loss terms.
+    pub epoch_losses: Vec<TestMetrics>,
+}
+
+/// The JSON file that travels with each weight file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub name: String,
+    /// "mnist" or "fashion-mnist".
+    pub dataset: String,
+    /// "vae" (or "ae" for a plain autoencoder).
+    pub kind: String,
+    pub latent: usize,
+    pub architecture: ArchitectureRecord,
+    /// Weight file name, relative to the manifest.
+    pub weights: String,
+    /// "f16" or "f32".
+    pub precision: String,
+    pub sha256: String,
+    pub weight_bytes: usize,
+    pub training: TrainingRecord,
+    pub test_metrics: TestMetrics,
+    /// The same metrics computed with the full-precision weights before rounding to f16.
+    pub test_metrics_f32: Option<TestMetrics>,
+    pub class_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ArchitectureRecord {
+    pub description: String,
+    pub latent: usize,
+    pub channels: usize,
+}
+
+impl ArchitectureRecord {
+    pub fn of(config: &VaeConfig) -> Self {
+        Self {
+            description: "conv VAE: 28x28 padded to 32x32; conv 3x3 stride 2 ReLU \
+                          (c, 2c, 4c) -> dense mean, log-variance; dense -> 4x4x4c -> \
+                          transposed conv 3x3 stride 2 ReLU (4c, 2c, c) -> conv 3x3 -> logits"
+                .to_string(),
+            latent: config.latent,
+            channels: config.channels,
+        }
+    }
+
+    pub fn config(&self) -> VaeConfig {
+        VaeConfig::new()
+            .with_latent(self.latent)
+            .with_channels(self.channels)
+    }
+}
+
+#[derive(Debug)]
+pub enum WeightsError {
+    ChecksumMismatch { expected: String, actual: String },
+    Corrupt(String),
+    BadManifest(String),
+}
+
+impl fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WeightsError::ChecksumMismatch { expected, actual } => write!(
+                f,
+                "the weight file's checksum does not match its manifest (sha256 {actual}, \
+                 expected {expected}): the file is corrupt or belongs to another model"
+            ),
+            WeightsError::Corrupt(why) => write!(f, "the weight file cannot be read: {why}"),
+            WeightsError::BadManifest(why) => write!(f, "the model manifest is invalid: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn parse_manifest(json: &str) -> Result<Manifest, WeightsError> {
+    let manifest: Manifest =
+        serde_json::from_str(json).map_err(|e| WeightsError::BadManifest(e.to_string()))?;
+    if manifest.latent == 0 || manifest.architecture.latent != manifest.latent {
+        return Err(WeightsError::BadManifest(format!(
+            "latent size {} disagrees with the architecture's {}",
+            manifest.latent, manifest.architecture.latent
+        )));
+    }
+    Ok(manifest)
+}
+
+struct CastFloats(FloatDType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|tensor| tensor.cast(dtype))
+    }
+}
+
+/// Serialises the model's weights (burnpack format), rounded to half precision.
+pub fn to_f16_bytes(model: &Vae) -> Result<Vec<u8>, WeightsError> {
+    let record = model.clone().map(&mut CastFloats(FloatDType::F16)).into_record();
+    let bytes = record
+        .into_bytes()
+        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;
+    Ok(bytes.to_vec())
+}
+
+/// Checks `bytes` against the manifest's checksum, then loads them into a fresh model
+/// on `device` (weights cast to f32 whatever precision the file stores).
+pub fn load_model(manifest: &Manifest, bytes: &[u8], device: &Device) -> Result<Vae, WeightsError> {
+    let actual = sha256_hex(bytes);
+    if actual != manifest.sha256 {
+        return Err(WeightsError::ChecksumMismatch {
+            expected: manifest.sha256.clone(),
+            actual,
+        });
+    }
+    load_unchecked(&manifest.architecture.config(), bytes, device)
+}
+
+/// Loads weights without a checksum (checkpoints, freshly written files).
+pub fn load_unchecked(config: &VaeConfig, bytes: &[u8], device: &Device) -> Result<Vae, WeightsError> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?
+        .cast_to_module_dtype();
+    config
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))
+}
+
+pub const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+pub const DIGIT_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];

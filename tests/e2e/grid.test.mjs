@@ -1,0 +1,190 @@
+// End-to-end: the built page in headless Chromium decodes the 15×15 grid and paints it.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Driver } from './webdriver.mjs';
+import { serveSite } from './server.mjs';
+import { buildSite, saveScreenshot } from './site.mjs';
+
+const MODEL = 'fashion-mnist-vae-2d';
+const EDGE = 1.6448536269514722; // Φ⁻¹(0.95)
+
+let site;
+let driver;
+
+before(async () => {
+  const root = buildSite();
+  const manifest = JSON.parse(readFileSync(join(root, 'models', `${MODEL}.json`), 'utf8'));
+  const weights = readFileSync(join(root, 'models', manifest.weights));
+  const flipped = Buffer.from(weights);
+  flipped[flipped.length >> 1] ^= 0xff;
+  site = await serveSite(root, '/some/sub/path/latentlab/', {
+    'models/corrupt.json': JSON.stringify({ ...manifest, name: 'corrupt', weights: 'corrupt.bpk' }),
+    'models/corrupt.bpk': flipped,
+    'models/missing-weights.json': JSON.stringify({ ...manifest, name: 'missing-weights', weights: 'gone.bpk' }),
+    'models/gone.bpk': null,
+    'models/garbled.json': Buffer.from('{"name": "garbled", "lat'),
+  });
+  driver = await Driver.start();
+});
+
+after(async () => {
+  driver?.stop();
+  site?.close();
+});
+
+/** Reads the grid canvas back: its size and, per 28×28 cell, the grey values in [0, 1]. */
+const READ_GRID = `
+  const canvas = document.getElementById('latent-grid');
+  const { width, height } = canvas;
+  const rgba = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  const side = 28;
+  const cells = [];
+  for (let row = 0; row < Math.floor(height / side); row++) {
+    for (let col = 0; col < Math.floor(width / side); col++) {
+      const cell = [];
+      for (let y = 0; y < side; y++) {
+        for (let x = 0; x < side; x++) {
+          cell.push(rgba[((row * side + y) * width + col * side + x) * 4] / 255);
+        }
+      }
+      cells.push(cell);
+    }
+  }
+  return { width, height, cells };
+`;
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const meanAbsDiff = (a, b) => mean(a.map((v, i) => Math.abs(v - b[i])));
+
+async function checkGridPage(session, expectedBackend, screenshotName) {
+  await session.run('await window.latentlab.ready;');
+  assert.equal(await session.run('return window.latentlab.backend();'), expectedBackend);
+  const status = await session.run('return document.querySelector("[data-testid=status]").textContent;');
+  assert.match(status, /Ready/);
+
+  const grid = await session.run(READ_GRID);
+  assert.equal(grid.width, 15 * 28);
+  assert.equal(grid.height, 15 * 28);
+  assert.equal(grid.cells.length, 225);
+
+  const inked = grid.cells.filter((cell) => mean(cell) > 0.02).length;
+  assert.ok(inked >= 200, `only ${inked} of 225 cells show anything`);
+  const means = grid.cells.map(mean);
+  const spread = Math.max(...means) - Math.min(...means);
+  assert.ok(spread > 0.1, `cells are nearly alike (mean ink spread ${spread})`);
+  let distinctNeighbours = 0;
+  for (let i = 1; i < 225; i++) if (meanAbsDiff(grid.cells[i], grid.cells[i - 1]) > 0.005) distinctNeighbours++;
+  assert.ok(distinctNeighbours >= 200, `only ${distinctNeighbours} cells differ from their neighbour`);
+  const corners = meanAbsDiff(grid.cells[0], grid.cells[224]);
+  assert.ok(corners > 0.05, `top-left and bottom-right cells are alike (${corners})`);
+
+  // What the canvas shows is the decoder's output at those latent points.
+  const decoded = await session.run(
+    'const px = await window.latentlab.decode(args[0]); return Array.from(px);',
+    [[-EDGE, EDGE], [EDGE, -EDGE]],
+  );
+  assert.equal(decoded.length, 2 * 784);
+  assert.ok(decoded.every((v) => v >= 0 && v <= 1), 'decoded pixels outside [0, 1]');
+  const topLeft = decoded.slice(0, 784);
+  const bottomRight = decoded.slice(784);
+  assert.ok(meanAbsDiff(topLeft, grid.cells[0]) < 2 / 255, 'top-left cell is not decode(z) of its point');
+  assert.ok(meanAbsDiff(bottomRight, grid.cells[224]) < 2 / 255, 'bottom-right cell is not decode(z) of its point');
+
+  saveScreenshot(screenshotName, await session.screenshot());
+}
+
+describe('the 15×15 grid in headless Chromium', () => {
+  test('CPU backend (?backend=cpu) paints a grid of decoded images', async () => {
+    const session = await driver.openBrowser({ webgpu: false });
+    try {
+      await session.goto(`${site.url}?backend=cpu`);
+      await checkGridPage(session, 'cpu', 'grid-cpu');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('without WebGPU the page falls back to the CPU backend by itself', async () => {
+    const session = await driver.openBrowser({ webgpu: false });
+    try {
+      await session.goto(site.url);
+      await session.run('await window.latentlab.ready;');
+      assert.equal(await session.run('return window.latentlab.backend();'), 'cpu');
+      const note = await session.run('return document.body.textContent;');
+      assert.match(note, /WebGPU is not used/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('WebGPU backend paints the same kind of grid, where Chromium offers WebGPU', async (t) => {
+    const session = await driver.openBrowser({ webgpu: true });
+    try {
+      await session.goto(`${site.url}?backend=webgpu`);
+      const adapter = await session.run(
+        'return !!(navigator.gpu && await navigator.gpu.requestAdapter());',
+      );
+      if (!adapter) {
+        t.skip('this headless Chromium offers no WebGPU adapter');
+        return;
+      }
+      await checkGridPage(session, 'webgpu', 'grid-webgpu');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('decode() rejects malformed latent vectors with a clear message', async () => {
+    const session = await driver.openBrowser({ webgpu: false });
+    try {
+      await session.goto(`${site.url}?backend=cpu`);
+      await session.run('await window.latentlab.ready;');
+      const errors = await session.run(`
+        const messages = [];
+        for (const zs of [[[1, 2, 3]], [], 'nonsense', [[0, NaN]]]) {
+          try { await window.latentlab.decode(zs); messages.push('resolved'); }
+          catch (e) { messages.push(e.message); }
+        }
+        return messages;`);
+      assert.match(errors[0], /2 dimensions/);
+      assert.match(errors[1], /no latent vectors/);
+      assert.match(errors[2], /array of latent vectors/);
+      assert.match(errors[3], /not a finite number/);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('bad model files: a message in words, and the page stays alive', () => {
+  for (const [model, expected] of [
+    ['corrupt', /checksum does not match/],
+    ['missing-weights', /HTTP 404/],
+    ['garbled', /manifest is invalid/],
+    ['no-such-model', /HTTP 404/],
+  ]) {
+    test(`?model=${model}`, async () => {
+      const session = await driver.openBrowser({ webgpu: false });
+      try {
+        await session.goto(`${site.url}?backend=cpu&model=${model}`);
+        const rejection = await session.run(
+          'try { await window.latentlab.ready; return "resolved"; } catch (e) { return e.message; }',
+        );
+        assert.match(rejection, expected);
+        const status = await session.run('return document.querySelector("[data-testid=status]").textContent;');
+        assert.match(status, /Something went wrong/);
+        assert.match(status, expected);
+        // Still alive: the page answers, and the JS API reports the failure instead of hanging.
+        const decodeError = await session.run(
+          'try { await window.latentlab.decode([[0, 0]]); return "resolved"; } catch (e) { return e.message; }',
+        );
+        assert.match(decodeError, expected);
+        saveScreenshot(`bad-model-${model}`, await session.screenshot());
+      } finally {
+        await session.close();
+      }
+    });
+  }
+});

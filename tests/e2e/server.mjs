@@ -1,0 +1,55 @@
+// A static file server for the built site, on loopback, under a sub-path (the site must
+// work from any sub-path), with a few extra routes that serve broken model files.
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.bpk': 'application/octet-stream',
+  '.png': 'image/png',
+};
+
+/**
+ * Serves `root` at http://127.0.0.1:PORT{prefix}. `overrides` maps a path below the
+ * prefix to a Buffer (served as is) or null (answered 404).
+ */
+export async function serveSite(root, prefix, overrides = {}) {
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    if (!url.pathname.startsWith(prefix)) {
+      res.writeHead(404).end('outside the site');
+      return;
+    }
+    let path = url.pathname.slice(prefix.length) || 'index.html';
+    if (path.endsWith('/')) path += 'index.html';
+    if (path in overrides) {
+      const body = overrides[path];
+      if (body === null) res.writeHead(404).end('not found');
+      else res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+      return;
+    }
+    const file = normalize(join(root, path));
+    if (!file.startsWith(normalize(root))) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'content-length': body.length,
+        'cache-control': 'no-store',
+      }).end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => server.close() };
+}

@@ -1,0 +1,124 @@
+// A minimal W3C WebDriver client over fetch, driving Debian's chromium through chromedriver.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+export const CHROMIUM = process.env.CHROMIUM_BINARY ?? '/usr/bin/chromium';
+export const CHROMEDRIVER = process.env.CHROMEDRIVER ?? '/usr/bin/chromedriver';
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+async function waitForDriver(base, deadline) {
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${base}/status`);
+      if (res.ok && (await res.json()).value?.ready) return;
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`chromedriver did not start at ${base}`);
+}
+
+export class Driver {
+  static async start() {
+    const port = await freePort();
+    const process_ = spawn(CHROMEDRIVER, [`--port=${port}`, '--allowed-ips=127.0.0.1'], { stdio: 'ignore' });
+    const driver = new Driver(`http://127.0.0.1:${port}`, process_);
+    await waitForDriver(driver.base, Date.now() + 20000);
+    return driver;
+  }
+
+  constructor(base, process_) {
+    this.base = base;
+    this.process = process_;
+  }
+
+  async command(method, path, body) {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok || json.value?.error) {
+      throw new Error(`WebDriver ${method} ${path}: ${json.value?.error}: ${json.value?.message}`);
+    }
+    return json.value;
+  }
+
+  /** Opens a fresh headless Chromium; `webgpu` adds the flag that exposes its WebGPU adapter. */
+  async openBrowser({ webgpu }) {
+    const profile = mkdtempSync(join(tmpdir(), 'latentlab-chromium-'));
+    const args = [
+      '--headless', '--no-sandbox', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--disable-dev-shm-usage', '--window-size=1280,800', `--user-data-dir=${profile}`,
+    ];
+    if (webgpu) args.push('--enable-unsafe-webgpu');
+    const value = await this.command('POST', '/session', {
+      capabilities: {
+        alwaysMatch: {
+          browserName: 'chrome',
+          'goog:chromeOptions': { binary: CHROMIUM, args },
+        },
+      },
+    });
+    const session = new Session(this, value.sessionId, profile);
+    await session.command('POST', '/timeouts', { script: 240000, pageLoad: 120000 });
+    return session;
+  }
+
+  stop() {
+    this.process.kill();
+  }
+}
+
+export class Session {
+  constructor(driver, id, profile) {
+    this.driver = driver;
+    this.id = id;
+    this.profile = profile;
+  }
+
+  command(method, path, body) {
+    return this.driver.command(method, `/session/${this.id}${path}`, body);
+  }
+
+  goto(url) {
+    return this.command('POST', '/url', { url });
+  }
+
+  /** Runs `body` (an async function body) in the page; `args` reach it as `args`. */
+  run(body, ...args) {
+    const script = `const done = arguments[arguments.length - 1];
+      const args = Array.prototype.slice.call(arguments, 0, -1);
+      (async () => { ${body} })().then(
+        (value) => done({ ok: true, value }),
+        (error) => done({ ok: false, error: String(error && error.message || error) }));`;
+    return this.command('POST', '/execute/async', { script, args }).then((result) => {
+      if (!result.ok) throw new Error(`in the page: ${result.error}`);
+      return result.value;
+    });
+  }
+
+  async screenshot() {
+    return Buffer.from(await this.command('GET', '/screenshot'), 'base64');
+  }
+
+  async close() {
+    try { await this.command('DELETE', ''); } finally {
+      rmSync(this.profile, { recursive: true, force: true });
+    }
+  }
+}
