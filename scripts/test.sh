@@ -7,7 +7,7 @@ scripts/setup.sh --test
 source scripts/env.sh
 
 echo "== native tests (cargo test)"
-cargo test --locked
+cargo test --release --locked
 
 echo "== browser tests (node --test, headless Chromium through chromedriver)"
 node --test --test-concurrency=1 tests/e2e/

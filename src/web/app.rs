@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-use super::backend::BackendKind;
+use super::backend::{self, BackendKind};
 use super::engine::{self, LoadStep};
 use super::session::Session;
 use crate::math::{default_latent_grid, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
@@ -19,6 +19,7 @@ const DEFAULT_MODEL: &str = "fashion-mnist-vae-2d";
 
 #[derive(Clone, Debug, PartialEq)]
 enum PageState {
+    StartingBackend,
     Loading(LoadStep),
     Decoding,
     Ready { decode_millis: f64 },
@@ -51,7 +52,7 @@ fn query_param(name: &str) -> Option<String> {
 
 #[component]
 pub fn App(session: Session) -> impl IntoView {
-    let state = RwSignal::new(PageState::Loading(LoadStep::StartingBackend));
+    let state = RwSignal::new(PageState::StartingBackend);
     let backend = RwSignal::new(None::<BackendInfo>);
     let summary = RwSignal::new(None::<ModelSummary>);
     let grid_canvas = NodeRef::<Canvas>::new();
@@ -98,15 +99,13 @@ async fn start_up(
         })?),
     };
     let model_name = query_param("model").unwrap_or_else(|| DEFAULT_MODEL.to_string());
-    let loaded = engine::load(&model_name, requested, |step| {
-        state.set(PageState::Loading(step))
-    })
-    .await?;
+    let chosen = backend::choose(requested).await?;
     backend.set(Some(BackendInfo {
-        label: loaded.engine.backend.label(),
-        fallback_reason: loaded.fallback_reason,
+        label: chosen.kind.label(),
+        fallback_reason: chosen.fallback_reason.clone(),
     }));
-    let manifest = &loaded.engine.manifest;
+    let engine = engine::load(&model_name, &chosen, |step| state.set(PageState::Loading(step))).await?;
+    let manifest = &engine.manifest;
     summary.set(Some(ModelSummary {
         name: manifest.name.clone(),
         dataset: manifest.dataset.clone(),
@@ -120,7 +119,7 @@ async fn start_up(
             manifest.name, manifest.latent
         ));
     }
-    let engine = Rc::new(loaded.engine);
+    let engine = Rc::new(engine);
     session.set_engine(engine.clone());
 
     state.set(PageState::Decoding);
@@ -195,7 +194,7 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
 #[component]
 fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
     let text = move || match state.get() {
-        PageState::Loading(LoadStep::StartingBackend) => "Starting the compute backend…".to_string(),
+        PageState::StartingBackend => "Starting the compute backend…".to_string(),
         PageState::Loading(LoadStep::Downloading { received, total }) => match total {
             Some(total) if total > 0 => format!(
                 "Downloading the model: {:.0} of {:.0} KB ({:.0}%)",
@@ -255,7 +254,7 @@ fn LatentGrid(canvas: NodeRef<Canvas>, state: RwSignal<PageState>) -> impl IntoV
     view! {
         <figure class="grid-figure">
             <div class="grid-frame">
-                <span class="axis axis-y">"z₂ ↑"</span>
+                <span class="axis axis-y">"↑ z₂"</span>
                 <canvas
                     node_ref=canvas
                     id="latent-grid"

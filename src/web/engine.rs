@@ -2,7 +2,7 @@
 
 use burn::prelude::*;
 
-use super::backend::{self, BackendKind};
+use super::backend::{BackendKind, ChosenDevice};
 use super::fetch;
 use crate::data::IMAGE_PIXELS;
 use crate::model::Vae;
@@ -15,29 +15,20 @@ pub struct Engine {
     pub manifest: Manifest,
 }
 
-/// Steps of loading, reported to the page as they happen.
+/// Steps of loading a model, reported to the page as they happen.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoadStep {
-    StartingBackend,
     Downloading { received: u64, total: Option<u64> },
     Preparing,
 }
 
-/// What was loaded, and how.
-pub struct Loaded {
-    pub engine: Engine,
-    pub fallback_reason: Option<String>,
-}
-
-/// Starts the backend, downloads the model named `model_name` from `models/`,
-/// checks it against its manifest and loads it.
+/// Downloads the model named `model_name` from `models/`, checks it against its
+/// manifest and loads it onto the chosen device.
 pub async fn load(
     model_name: &str,
-    requested: Option<BackendKind>,
+    chosen: &ChosenDevice,
     report: impl Fn(LoadStep),
-) -> Result<Loaded, String> {
-    report(LoadStep::StartingBackend);
-    let chosen = backend::choose(requested).await?;
+) -> Result<Engine, String> {
     let manifest_url = format!("models/{model_name}.json");
     let manifest = weights::parse_manifest(&fetch::fetch_text(&manifest_url).await?)
         .map_err(|e| format!("{manifest_url}: {e}"))?;
@@ -53,14 +44,11 @@ pub async fn load(
     report(LoadStep::Preparing);
     let model = weights::load_model(&manifest, &bytes, &chosen.device)
         .map_err(|e| format!("{weights_url}: {e}"))?;
-    Ok(Loaded {
-        engine: Engine {
-            model,
-            device: chosen.device,
-            backend: chosen.kind,
-            manifest,
-        },
-        fallback_reason: chosen.fallback_reason,
+    Ok(Engine {
+        model,
+        device: chosen.device.clone(),
+        backend: chosen.kind,
+        manifest,
     })
 }
 

@@ -99,11 +99,21 @@ export class Session {
     return this.command('POST', '/url', { url });
   }
 
-  /** Runs `body` (an async function body) in the page; `args` reach it as `args`. */
+  /**
+   * Runs `body` (an async function body) in the page once `window.latentlab` exists (the
+   * wasm module starts after the page's load event); `args` reach it as `args`.
+   */
   run(body, ...args) {
     const script = `const done = arguments[arguments.length - 1];
       const args = Array.prototype.slice.call(arguments, 0, -1);
-      (async () => { ${body} })().then(
+      (async () => {
+        const deadline = Date.now() + 60000;
+        while (!window.latentlab) {
+          if (Date.now() > deadline) throw new Error('window.latentlab never appeared: the wasm did not start');
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        ${body}
+      })().then(
         (value) => done({ ok: true, value }),
         (error) => done({ ok: false, error: String(error && error.message || error) }));`;
     return this.command('POST', '/execute/async', { script, args }).then((result) => {
