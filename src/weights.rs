@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use burn::module::{ModuleMapper, Param};
+use burn::module::{ModuleMapper, Param, ParamId};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, FloatDType};
@@ -128,18 +128,28 @@ pub fn parse_manifest(json: &str) -> Result<Manifest, WeightsError> {
     Ok(manifest)
 }
 
-struct CastFloats(FloatDType);
+/// Rounds every float parameter to half precision and numbers the parameters in order.
+/// The record stores parameter ids, which are random by default: numbering them makes
+/// the same weights always give the same file (and checksum).
+struct ForShipping {
+    next_id: u64,
+}
 
-impl ModuleMapper for CastFloats {
+impl ModuleMapper for ForShipping {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let dtype = self.0;
-        param.map(|tensor| tensor.cast(dtype))
+        let (_, tensor, mapper) = param.consume();
+        self.next_id += 1;
+        Param::from_mapped_value(
+            ParamId::from(self.next_id),
+            tensor.cast(FloatDType::F16),
+            mapper,
+        )
     }
 }
 
 /// Serialises the model's weights (burnpack format), rounded to half precision.
 pub fn to_f16_bytes(model: &Vae) -> Result<Vec<u8>, WeightsError> {
-    let record = model.clone().map(&mut CastFloats(FloatDType::F16)).into_record();
+    let record = model.clone().map(&mut ForShipping { next_id: 0 }).into_record();
     let bytes = record
         .into_bytes()
         .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;

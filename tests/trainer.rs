@@ -85,7 +85,8 @@ fn trainer_learns_writes_and_repeats_itself() {
         &std::fs::read_to_string(out.join("fixture-vae.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(manifest, first);
+    assert_eq!(manifest.sha256, first.sha256);
+    assert_eq!(manifest.training.epoch_losses.len(), 3);
     assert_eq!(weights::sha256_hex(&bytes), manifest.sha256);
     assert_eq!(manifest.precision, "f16");
 
