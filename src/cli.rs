@@ -6,7 +6,7 @@ use burn::prelude::*;
 use clap::{Parser, Subcommand};
 
 use crate::idx::{load_split, Split};
-use crate::training::{self, Dataset, Error, PreparedImages, TrainOptions};
+use crate::training::{self, Error, PreparedImages, TrainOptions};
 use crate::weights::{self, Manifest};
 
 #[derive(Parser)]
@@ -19,42 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a VAE and write its weights (f16) and manifest.
-    Train {
-        #[arg(long, value_enum, default_value = "fashion-mnist")]
-        dataset: Dataset,
-        /// Folder holding mnist/ and fashion-mnist/ in IDX format.
-        #[arg(long, default_value = "../shared/data")]
-        data_dir: PathBuf,
-        /// Model name: the files become NAME.bpk and NAME.json. Default: DATASET-vae-LATENTd.
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long, default_value_t = 2)]
-        latent: usize,
-        #[arg(long, default_value_t = 32)]
-        channels: usize,
-        #[arg(long, default_value_t = 10)]
-        epochs: usize,
-        #[arg(long, default_value_t = 100)]
-        batch: usize,
-        #[arg(long, default_value_t = 1e-3)]
-        lr: f64,
-        /// Weight of the KL term.
-        #[arg(long, default_value_t = 1.0)]
-        beta: f64,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Train on the first N training images only.
-        #[arg(long)]
-        train_limit: Option<usize>,
-        /// Evaluate on the first N test images only.
-        #[arg(long)]
-        test_limit: Option<usize>,
-        #[arg(long, default_value = "www/models")]
-        out_dir: PathBuf,
-        /// Default: target/checkpoints/NAME.
-        #[arg(long)]
-        checkpoint_dir: Option<PathBuf>,
-    },
+    Train(TrainOptions),
     /// Recompute the test metrics of every model in a folder and print them as a table.
     /// Fails when a weight file does not match its manifest.
     Eval {
@@ -76,46 +41,12 @@ pub fn main() {
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
-        Command::Train {
-            dataset,
-            data_dir,
-            name,
-            latent,
-            channels,
-            epochs,
-            batch,
-            lr,
-            beta,
-            seed,
-            train_limit,
-            test_limit,
-            out_dir,
-            checkpoint_dir,
-        } => {
-            let name =
-                name.unwrap_or_else(|| format!("{}-vae-{latent}d", dataset.folder_name()));
-            let checkpoint_dir =
-                checkpoint_dir.unwrap_or_else(|| Path::new("target/checkpoints").join(&name));
-            let manifest = training::train(&TrainOptions {
-                dataset,
-                data_dir,
-                name,
-                latent,
-                channels,
-                epochs,
-                batch,
-                learning_rate: lr,
-                beta,
-                seed,
-                train_limit,
-                test_limit,
-                out_dir: out_dir.clone(),
-                checkpoint_dir,
-            })?;
+        Command::Train(options) => {
+            let manifest = training::train(&options)?;
             let m = manifest.test_metrics;
             println!(
                 "wrote {} ({} bytes, sha256 {}): test -ELBO {:.2} = recon {:.2} + KL {:.2} nats/image",
-                out_dir.join(&manifest.weights).display(),
+                options.out_dir.join(&manifest.weights).display(),
                 manifest.weight_bytes,
                 manifest.sha256,
                 m.neg_elbo,

@@ -50,36 +50,48 @@ fn read_u32(bytes: &[u8], offset: usize) -> Option<u32> {
         .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-/// Parses an uncompressed IDX image file (magic 2051). `source_name` names it in errors.
-pub fn parse_images(bytes: &[u8], source_name: &str) -> Result<IdxImages, IdxError> {
-    let header = |offset| {
-        read_u32(bytes, offset).ok_or_else(|| {
-            error(
-                source_name,
-                format!(
-                    "file is {} bytes long, too short for an IDX image header (16 bytes)",
-                    bytes.len()
-                ),
-            )
-        })
-    };
-    let magic = header(0)?;
-    if magic != IMAGES_MAGIC {
+/// Checks the magic number of an IDX header with `dimensions` sizes and returns the
+/// sizes and the body after the header.
+fn read_header<'a>(
+    bytes: &'a [u8],
+    source_name: &str,
+    magic: u32,
+    kind: &str,
+    dimensions: usize,
+) -> Result<(Vec<usize>, &'a [u8]), IdxError> {
+    let header_len = 4 * (1 + dimensions);
+    if bytes.len() < header_len {
         return Err(error(
             source_name,
-            format!("magic number is {magic}, expected {IMAGES_MAGIC} for an IDX image file"),
+            format!(
+                "file is {} bytes long, too short for an IDX {kind} header ({header_len} bytes)",
+                bytes.len()
+            ),
         ));
     }
-    let count = header(4)? as usize;
-    let rows = header(8)? as usize;
-    let cols = header(12)? as usize;
+    let found = read_u32(bytes, 0).unwrap_or_default();
+    if found != magic {
+        return Err(error(
+            source_name,
+            format!("magic number is {found}, expected {magic} for an IDX {kind} file"),
+        ));
+    }
+    let sizes = (0..dimensions)
+        .map(|i| read_u32(bytes, 4 * (1 + i)).unwrap_or_default() as usize)
+        .collect();
+    Ok((sizes, &bytes[header_len..]))
+}
+
+/// Parses an uncompressed IDX image file (magic 2051). `source_name` names it in errors.
+pub fn parse_images(bytes: &[u8], source_name: &str) -> Result<IdxImages, IdxError> {
+    let (sizes, body) = read_header(bytes, source_name, IMAGES_MAGIC, "image", 3)?;
+    let (count, rows, cols) = (sizes[0], sizes[1], sizes[2]);
     if rows == 0 || cols == 0 {
         return Err(error(source_name, format!("images are {rows}×{cols} pixels")));
     }
     let expected = count
         .checked_mul(rows * cols)
         .ok_or_else(|| error(source_name, "header sizes overflow"))?;
-    let body = &bytes[16..];
     if body.len() != expected {
         return Err(error(
             source_name,
@@ -100,26 +112,8 @@ pub fn parse_images(bytes: &[u8], source_name: &str) -> Result<IdxImages, IdxErr
 
 /// Parses an uncompressed IDX label file (magic 2049).
 pub fn parse_labels(bytes: &[u8], source_name: &str) -> Result<Vec<u8>, IdxError> {
-    let header = |offset| {
-        read_u32(bytes, offset).ok_or_else(|| {
-            error(
-                source_name,
-                format!(
-                    "file is {} bytes long, too short for an IDX label header (8 bytes)",
-                    bytes.len()
-                ),
-            )
-        })
-    };
-    let magic = header(0)?;
-    if magic != LABELS_MAGIC {
-        return Err(error(
-            source_name,
-            format!("magic number is {magic}, expected {LABELS_MAGIC} for an IDX label file"),
-        ));
-    }
-    let count = header(4)? as usize;
-    let body = &bytes[8..];
+    let (sizes, body) = read_header(bytes, source_name, LABELS_MAGIC, "label", 1)?;
+    let count = sizes[0];
     if body.len() != count {
         return Err(error(
             source_name,

@@ -91,25 +91,59 @@ impl Dataset {
     }
 }
 
-#[derive(Debug, Clone)]
+/// What to train and how: the `train` command's options.
+#[derive(Debug, Clone, clap::Args)]
 pub struct TrainOptions {
+    #[arg(long, value_enum, default_value = "fashion-mnist")]
     pub dataset: Dataset,
-    /// The folder that holds `mnist/` and `fashion-mnist/`.
+    /// Folder holding mnist/ and fashion-mnist/ in IDX format.
+    #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
-    pub name: String,
+    /// Model name: the files become NAME.bpk and NAME.json. Default: DATASET-vae-LATENTd.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, default_value_t = 2)]
     pub latent: usize,
+    /// Channels of the first convolution (the next ones have 2× and 4×).
+    #[arg(long, default_value_t = 32)]
     pub channels: usize,
+    #[arg(long, default_value_t = 12)]
     pub epochs: usize,
+    #[arg(long, default_value_t = 100)]
     pub batch: usize,
+    #[arg(long = "lr", default_value_t = 1e-3)]
     pub learning_rate: f64,
+    /// Weight of the KL term.
+    #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Train on the first N training images only.
+    #[arg(long)]
     pub train_limit: Option<usize>,
+    /// Evaluate on the first N test images only.
+    #[arg(long)]
     pub test_limit: Option<usize>,
     /// Where the weights and manifest go.
+    #[arg(long, default_value = "www/models")]
     pub out_dir: PathBuf,
-    /// Where per-epoch checkpoints go; training resumes from the newest one.
-    pub checkpoint_dir: PathBuf,
+    /// Where per-epoch checkpoints go (training resumes from them). Default: target/checkpoints/NAME.
+    #[arg(long)]
+    pub checkpoint_dir: Option<PathBuf>,
+}
+
+impl TrainOptions {
+    pub fn model_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            format!("{}-vae-{}d", self.dataset.folder_name(), self.latent)
+        })
+    }
+
+    fn checkpoint_dir(&self) -> PathBuf {
+        self.checkpoint_dir
+            .clone()
+            .unwrap_or_else(|| Path::new("target/checkpoints").join(self.model_name()))
+    }
 }
 
 /// Resumable state written after every epoch.
@@ -150,8 +184,10 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     let mut model = config.init(&device);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
 
-    std::fs::create_dir_all(&options.checkpoint_dir)?;
-    let (model_path, optimizer_path, state_path) = checkpoint_paths(&options.checkpoint_dir);
+    let name = options.model_name();
+    let checkpoint_dir = options.checkpoint_dir();
+    std::fs::create_dir_all(&checkpoint_dir)?;
+    let (model_path, optimizer_path, state_path) = checkpoint_paths(&checkpoint_dir);
     let mut state = CheckpointState {
         epochs_done: 0,
         wall_time_seconds: 0.0,
@@ -162,8 +198,8 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
         model = weights::load_unchecked(&config, &std::fs::read(&model_path)?, &device)?.train();
         optimizer = optimizer.from_bytes(Bytes::from_bytes_vec(std::fs::read(&optimizer_path)?))?;
         eprintln!(
-            "resuming {} from its checkpoint after epoch {}",
-            options.name, state.epochs_done
+            "resuming {name} from its checkpoint after epoch {}",
+            state.epochs_done
         );
     }
 
@@ -243,10 +279,10 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     let metrics = evaluate(&rounded, &test_set, options.seed, &eval_device)?;
 
     std::fs::create_dir_all(&options.out_dir)?;
-    let weights_name = format!("{}.bpk", options.name);
+    let weights_name = format!("{name}.bpk");
     std::fs::write(options.out_dir.join(&weights_name), &bytes)?;
     let manifest = Manifest {
-        name: options.name.clone(),
+        name: name.clone(),
         dataset: options.dataset.folder_name().to_string(),
         kind: "vae".to_string(),
         latent: options.latent,
@@ -276,7 +312,7 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
             .collect(),
     };
     std::fs::write(
-        options.out_dir.join(format!("{}.json", options.name)),
+        options.out_dir.join(format!("{name}.json")),
         serde_json::to_string_pretty(&manifest)? + "\n",
     )?;
     Ok(manifest)

@@ -46,7 +46,7 @@ fn options(root: &Path, run: &str, epochs: usize) -> TrainOptions {
     TrainOptions {
         dataset: Dataset::FashionMnist,
         data_dir: root.join("data"),
-        name: "fixture-vae".to_string(),
+        name: Some("fixture-vae".to_string()),
         latent: 2,
         channels: 8,
         epochs,
@@ -57,7 +57,7 @@ fn options(root: &Path, run: &str, epochs: usize) -> TrainOptions {
         train_limit: None,
         test_limit: None,
         out_dir: root.join(run).join("out"),
-        checkpoint_dir: root.join(run).join("checkpoints"),
+        checkpoint_dir: Some(root.join(run).join("checkpoints")),
     }
 }
 
