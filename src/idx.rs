@@ -60,6 +60,12 @@ fn read_header<'a>(
     dimensions: usize,
 ) -> Result<(Vec<usize>, &'a [u8]), IdxError> {
     let header_len = 4 * (1 + dimensions);
+    if let Some(found) = read_u32(bytes, 0).filter(|&found| found != magic) {
+        return Err(error(
+            source_name,
+            format!("magic number is {found}, expected {magic} for an IDX {kind} file"),
+        ));
+    }
     if bytes.len() < header_len {
         return Err(error(
             source_name,
@@ -67,13 +73,6 @@ fn read_header<'a>(
                 "file is {} bytes long, too short for an IDX {kind} header ({header_len} bytes)",
                 bytes.len()
             ),
-        ));
-    }
-    let found = read_u32(bytes, 0).unwrap_or_default();
-    if found != magic {
-        return Err(error(
-            source_name,
-            format!("magic number is {found}, expected {magic} for an IDX {kind} file"),
         ));
     }
     let sizes = (0..dimensions)

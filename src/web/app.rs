@@ -248,8 +248,9 @@ fn ModelLine(summary: RwSignal<Option<ModelSummary>>) -> impl IntoView {
 
 #[component]
 fn LatentGrid(canvas: NodeRef<Canvas>, state: RwSignal<PageState>) -> impl IntoView {
-    let low = crate::math::normal_quantile(GRID_P_LOW);
-    let high = crate::math::normal_quantile(GRID_P_HIGH);
+    // Typographic minus signs, as in the rest of the page's text.
+    let low = format!("{:.2}", crate::math::normal_quantile(GRID_P_LOW)).replace('-', "−");
+    let high = format!("{:+.2}", crate::math::normal_quantile(GRID_P_HIGH));
     let hidden = move || !matches!(state.get(), PageState::Ready { .. });
     view! {
         <figure class="grid-figure">
@@ -269,7 +270,7 @@ fn LatentGrid(canvas: NodeRef<Canvas>, state: RwSignal<PageState>) -> impl IntoV
             <figcaption>
                 {format!(
                     "{GRID_SIZE}×{GRID_SIZE} latent points z = Φ⁻¹(p) for p from {GRID_P_LOW} to {GRID_P_HIGH} on both axes \
-                     (z from {low:.2} to {high:.2}), each cell the decoder's image of that point. \
+                     (z from {low} to {high}), each cell the decoder's image of that point. \
                      Equal steps in p give every cell an equal share of the prior N(0, I)."
                 )}
             </figcaption>
