@@ -6,7 +6,7 @@ use burn::prelude::*;
 use clap::{Parser, Subcommand};
 
 use crate::idx::{load_split, Split};
-use crate::training::{self, Error, PreparedImages, TrainOptions};
+use crate::training::{self, Error, ModelKind, PreparedImages, TrainOptions};
 use crate::weights::{self, Manifest};
 
 #[derive(Parser)]
@@ -91,8 +91,15 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
         let model = weights::load_model(&manifest, &bytes, &device)
             .map_err(|e| format!("{}: {e}", weights_path.display()))?;
         let dataset_folder = data_dir.join(&manifest.dataset);
-        let test = PreparedImages::from_split(&load_split(&dataset_folder, Split::Test)?, test_limit);
-        let m = training::evaluate(&model, &test, manifest.training.seed, &device)?;
+        let classes = manifest.classes.clone().unwrap_or_default();
+        let test = PreparedImages::from_split(
+            &load_split(&dataset_folder, Split::Test)?,
+            test_limit,
+            &classes,
+        );
+        let kind = ModelKind::parse(&manifest.kind)
+            .ok_or_else(|| format!("{}: unknown model kind {:?}", path.display(), manifest.kind))?;
+        let m = training::evaluate(&model, kind, &test, manifest.training.seed, &device)?;
         println!(
             "| {} | {} | {} | {} | {:.0} KB {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
             manifest.name,

@@ -2,6 +2,7 @@
 //!
 //! The model, weight files and math are shared by the native tools and the web page.
 
+pub mod artifacts;
 pub mod data;
 pub mod math;
 pub mod mosaic;

@@ -147,6 +147,17 @@ impl Vae {
         }
     }
 
+    /// Encodes and decodes the mean z = μ, without sampling: how a plain autoencoder runs,
+    /// and how a VAE reconstructs for display.
+    pub fn forward_mean(&self, images: Tensor<4>) -> VaeOutput {
+        let (mean, log_var) = self.encoder.forward(images);
+        VaeOutput {
+            logits: self.decoder.forward(mean.clone()),
+            mean,
+            log_var,
+        }
+    }
+
     /// Latent points [batch, latent] → pixel values in [0, 1], [batch, 1, 28, 28].
     pub fn decode(&self, z: Tensor<2>) -> Tensor<4> {
         sigmoid(crop_to_image(self.decoder.forward(z)))

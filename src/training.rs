@@ -12,9 +12,10 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::{EpochSnapshot, History, LatentMap};
 use crate::data::{bytes_to_unit, pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
 use crate::idx::{load_split, LabelledImages, Split};
-use crate::model::{loss_terms, Vae, VaeConfig, IMAGE_SIDE, MODEL_SIDE};
+use crate::model::{crop_to_image, loss_terms, Vae, VaeConfig, VaeOutput, IMAGE_SIDE, MODEL_SIDE};
 use crate::weights::{
     self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord, DIGIT_CLASSES,
     FASHION_CLASSES,
@@ -28,11 +29,16 @@ pub struct PreparedImages {
 }
 
 impl PreparedImages {
-    pub fn from_split(split: &LabelledImages, limit: Option<usize>) -> Self {
-        let count = limit.map_or(split.images.count, |l| l.min(split.images.count));
-        let mut inputs = Vec::with_capacity(count * MODEL_PIXELS);
-        let mut targets = Vec::with_capacity(count * IMAGE_PIXELS);
-        for index in 0..count {
+    /// The first `limit` images of the split (all by default) whose label is in
+    /// `classes` (any label when `classes` is empty).
+    pub fn from_split(split: &LabelledImages, limit: Option<usize>, classes: &[u8]) -> Self {
+        let chosen: Vec<usize> = (0..split.images.count)
+            .filter(|&i| classes.is_empty() || classes.contains(&split.labels[i]))
+            .take(limit.unwrap_or(usize::MAX))
+            .collect();
+        let mut inputs = Vec::with_capacity(chosen.len() * MODEL_PIXELS);
+        let mut targets = Vec::with_capacity(chosen.len() * IMAGE_PIXELS);
+        for &index in &chosen {
             let image = bytes_to_unit(split.images.image(index));
             inputs.extend(pad_to_model_side(&image));
             targets.extend(image);
@@ -40,7 +46,7 @@ impl PreparedImages {
         Self {
             inputs,
             targets,
-            labels: split.labels[..count].to_vec(),
+            labels: chosen.iter().map(|&i| split.labels[i]).collect(),
         }
     }
 
@@ -65,6 +71,38 @@ impl PreparedImages {
             Tensor::from_data(TensorData::new(inputs, [n, 1, MODEL_SIDE, MODEL_SIDE]), device),
             Tensor::from_data(TensorData::new(targets, [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device),
         )
+    }
+}
+
+/// A VAE, or a plain autoencoder: the same network trained without the KL term and
+/// without sampling (z = μ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelKind {
+    Vae,
+    Ae,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Vae => "vae",
+            ModelKind::Ae => "ae",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "vae" => Some(ModelKind::Vae),
+            "ae" => Some(ModelKind::Ae),
+            _ => None,
+        }
+    }
+
+    fn forward(self, model: &Vae, images: Tensor<4>) -> VaeOutput {
+        match self {
+            ModelKind::Vae => model.forward(images),
+            ModelKind::Ae => model.forward_mean(images),
+        }
     }
 }
 
@@ -99,9 +137,15 @@ pub struct TrainOptions {
     /// Folder holding mnist/ and fashion-mnist/ in IDX format.
     #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
-    /// Model name: the files become NAME.bpk and NAME.json. Default: DATASET-vae-LATENTd.
+    /// Model name: the files become NAME.bpk, NAME.json, NAME.map.bin and
+    /// NAME.history.bin. Default: DATASET-KIND-LATENTd.
     #[arg(long)]
     pub name: Option<String>,
+    #[arg(long, value_enum, default_value = "vae")]
+    pub kind: ModelKind,
+    /// Train (and test) on these labels only, e.g. --classes 0,4,8 (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Vec<u8>,
     #[arg(long, default_value_t = 2)]
     pub latent: usize,
     /// Channels of the first convolution (the next ones have 2× and 4×).
@@ -135,7 +179,12 @@ pub struct TrainOptions {
 impl TrainOptions {
     pub fn model_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            format!("{}-vae-{}d", self.dataset.folder_name(), self.latent)
+            format!(
+                "{}-{}-{}d",
+                self.dataset.folder_name(),
+                self.kind.name(),
+                self.latent
+            )
         })
     }
 
@@ -154,13 +203,30 @@ struct CheckpointState {
     epoch_losses: Vec<TestMetrics>,
 }
 
-fn checkpoint_paths(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    (
-        dir.join("model.bpk"),
-        dir.join("optimizer.bpk"),
-        dir.join("state.json"),
-    )
+struct CheckpointPaths {
+    model: PathBuf,
+    optimizer: PathBuf,
+    state: PathBuf,
+    history: PathBuf,
 }
+
+impl CheckpointPaths {
+    fn in_dir(dir: &Path) -> Self {
+        Self {
+            model: dir.join("model.bpk"),
+            optimizer: dir.join("optimizer.bpk"),
+            state: dir.join("state.json"),
+            history: dir.join("history.bin"),
+        }
+    }
+}
+
+/// How many test images the shipped latent map holds.
+pub const LATENT_MAP_IMAGES: usize = 5000;
+/// How many test images each epoch of the history maps (2-D models).
+pub const HISTORY_MAP_IMAGES: usize = 1000;
+/// How many fixed test images each epoch of the history reconstructs.
+pub const HISTORY_RECONSTRUCTIONS: usize = 10;
 
 pub type Error = Box<dyn std::error::Error>;
 
@@ -170,8 +236,8 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     let folder = options.data_dir.join(options.dataset.folder_name());
     let train_split = load_split(&folder, Split::Train)?;
     let test_split = load_split(&folder, Split::Test)?;
-    let train_set = PreparedImages::from_split(&train_split, options.train_limit);
-    let test_set = PreparedImages::from_split(&test_split, options.test_limit);
+    let train_set = PreparedImages::from_split(&train_split, options.train_limit, &options.classes);
+    let test_set = PreparedImages::from_split(&test_split, options.test_limit, &options.classes);
     if train_set.is_empty() || test_set.is_empty() {
         return Err("no images to train or test on".into());
     }
@@ -187,22 +253,36 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     let name = options.model_name();
     let checkpoint_dir = options.checkpoint_dir();
     std::fs::create_dir_all(&checkpoint_dir)?;
-    let (model_path, optimizer_path, state_path) = checkpoint_paths(&checkpoint_dir);
+    let paths = CheckpointPaths::in_dir(&checkpoint_dir);
     let mut state = CheckpointState {
         epochs_done: 0,
         wall_time_seconds: 0.0,
         epoch_losses: Vec::new(),
     };
-    if state_path.is_file() {
-        state = serde_json::from_str(&std::fs::read_to_string(&state_path)?)?;
-        model = weights::load_unchecked(&config, &std::fs::read(&model_path)?, &device)?.train();
-        optimizer = optimizer.from_bytes(Bytes::from_bytes_vec(std::fs::read(&optimizer_path)?))?;
+    let history_size = HISTORY_RECONSTRUCTIONS.min(test_set.len());
+    let history_map_size = if options.latent == 2 {
+        HISTORY_MAP_IMAGES.min(test_set.len())
+    } else {
+        0
+    };
+    let mut history = History {
+        latent: options.latent,
+        map_labels: test_set.labels[..history_map_size].to_vec(),
+        reconstructed: (0..history_size as u32).collect(),
+        snapshots: Vec::new(),
+    };
+    if paths.state.is_file() {
+        state = serde_json::from_str(&std::fs::read_to_string(&paths.state)?)?;
+        model = weights::load_unchecked(&config, &std::fs::read(&paths.model)?, &device)?.train();
+        optimizer = optimizer.from_bytes(Bytes::from_bytes_vec(std::fs::read(&paths.optimizer)?))?;
+        history = History::from_bytes(&std::fs::read(&paths.history)?)?;
         eprintln!(
             "resuming {name} from its checkpoint after epoch {}",
             state.epochs_done
         );
     }
 
+    let snapshot_device = Device::flex();
     let batches_per_epoch = train_set.len().div_ceil(options.batch);
     for epoch in state.epochs_done..options.epochs {
         let started = Instant::now();
@@ -223,11 +303,16 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
         let (mut sum_recon, mut sum_kl, mut seen) = (0.0f64, 0.0f64, 0usize);
         for indices in order.chunks(options.batch) {
             let (inputs, targets) = train_set.batch(indices, &device);
-            let output = model.forward(inputs);
+            let output = options.kind.forward(&model, inputs);
             let terms = loss_terms(&output, targets);
-            let loss = terms.reconstruction.clone() + terms.kl.clone() * options.beta as f32;
+            let (loss, kl) = match options.kind {
+                ModelKind::Vae => (
+                    terms.reconstruction.clone() + terms.kl.clone() * options.beta as f32,
+                    terms.kl.into_scalar::<f32>(),
+                ),
+                ModelKind::Ae => (terms.reconstruction.clone(), 0.0),
+            };
             let recon: f32 = terms.reconstruction.into_scalar();
-            let kl: f32 = terms.kl.into_scalar();
             if !recon.is_finite() || !kl.is_finite() {
                 return Err(format!(
                     "the loss became {recon} + {kl} in epoch {}: lower the learning rate",
@@ -259,32 +344,56 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
                 started.elapsed().as_secs_f64()
             );
         }
-        state.epoch_losses.push(TestMetrics {
+        let losses = TestMetrics {
             neg_elbo: (sum_recon + sum_kl) / seen as f64,
             reconstruction: sum_recon / seen as f64,
             kl: sum_kl / seen as f64,
-        });
+        };
+        state.epoch_losses.push(losses);
         state.epochs_done = epoch + 1;
         state.wall_time_seconds += started.elapsed().as_secs_f64();
-        model.clone().valid().save_file(&model_path)?;
-        optimizer.save(&optimizer_path)?;
-        std::fs::write(&state_path, serde_json::to_string_pretty(&state)?)?;
+        let snapshot_model = model.clone().valid();
+        history.snapshots.push(EpochSnapshot {
+            epoch: state.epochs_done as u32,
+            train_losses: [losses.neg_elbo as f32, losses.reconstruction as f32, losses.kl as f32],
+            means: encode_means(&snapshot_model, &test_set, history_map_size, &snapshot_device),
+            reconstructions: reconstruct_bytes(
+                &snapshot_model,
+                &test_set,
+                history_size,
+                &snapshot_device,
+            ),
+        });
+        snapshot_model.save_file(&paths.model)?;
+        optimizer.save(&paths.optimizer)?;
+        std::fs::write(&paths.history, history.to_bytes())?;
+        std::fs::write(&paths.state, serde_json::to_string_pretty(&state)?)?;
     }
 
     let model = model.valid();
     let eval_device = Device::flex();
-    let metrics_f32 = evaluate(&model, &test_set, options.seed, &eval_device)?;
+    let metrics_f32 = evaluate(&model, options.kind, &test_set, options.seed, &eval_device)?;
     let bytes = weights::to_f16_bytes(&model)?;
     let rounded = weights::load_unchecked(&config, &bytes, &eval_device)?;
-    let metrics = evaluate(&rounded, &test_set, options.seed, &eval_device)?;
+    let metrics = evaluate(&rounded, options.kind, &test_set, options.seed, &eval_device)?;
 
     std::fs::create_dir_all(&options.out_dir)?;
     let weights_name = format!("{name}.bpk");
     std::fs::write(options.out_dir.join(&weights_name), &bytes)?;
+    let map_size = LATENT_MAP_IMAGES.min(test_set.len());
+    let latent_map = LatentMap {
+        latent: options.latent,
+        means: encode_means(&rounded, &test_set, map_size, &eval_device),
+        labels: test_set.labels[..map_size].to_vec(),
+    };
+    let map_name = format!("{name}.map.bin");
+    std::fs::write(options.out_dir.join(&map_name), latent_map.to_bytes())?;
+    let history_name = format!("{name}.history.bin");
+    std::fs::write(options.out_dir.join(&history_name), history.to_bytes())?;
     let manifest = Manifest {
         name: name.clone(),
         dataset: options.dataset.folder_name().to_string(),
-        kind: "vae".to_string(),
+        kind: options.kind.name().to_string(),
         latent: options.latent,
         architecture: ArchitectureRecord::of(&config),
         weights: weights_name,
@@ -310,6 +419,9 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+        classes: (!options.classes.is_empty()).then(|| options.classes.clone()),
+        latent_map: Some(map_name),
+        history: Some(history_name),
     };
     std::fs::write(
         options.out_dir.join(format!("{name}.json")),
@@ -318,10 +430,39 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     Ok(manifest)
 }
 
+/// μ of the first `count` images, point by point.
+pub fn encode_means(model: &Vae, images: &PreparedImages, count: usize, device: &Device) -> Vec<f32> {
+    let indices: Vec<usize> = (0..count).collect();
+    let mut means = Vec::with_capacity(count * 16);
+    for chunk in indices.chunks(500) {
+        let (inputs, _) = images.batch(chunk, device);
+        let (mean, _) = model.encoder.forward(inputs);
+        means.extend(mean.into_data().iter::<f32>());
+    }
+    means
+}
+
+/// The decoded means of the first `count` images, as 28×28 bytes each.
+fn reconstruct_bytes(model: &Vae, images: &PreparedImages, count: usize, device: &Device) -> Vec<u8> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let indices: Vec<usize> = (0..count).collect();
+    let (inputs, _) = images.batch(&indices, device);
+    let pixels = burn::tensor::activation::sigmoid(crop_to_image(model.forward_mean(inputs).logits));
+    pixels
+        .into_data()
+        .iter::<f32>()
+        .map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect()
+}
+
 /// Test −ELBO, reconstruction and KL in nats per image, one z sample per image,
-/// the sampling noise seeded so that the figure is reproducible.
+/// the sampling noise seeded so that the figure is reproducible. For an autoencoder:
+/// the reconstruction of z = μ, with KL 0.
 pub fn evaluate(
     model: &Vae,
+    kind: ModelKind,
     images: &PreparedImages,
     seed: u64,
     device: &Device,
@@ -332,9 +473,11 @@ pub fn evaluate(
     let indices: Vec<usize> = (0..images.len()).collect();
     for chunk in indices.chunks(500) {
         let (inputs, targets) = images.batch(chunk, device);
-        let terms = loss_terms(&model.forward(inputs), targets);
+        let terms = loss_terms(&kind.forward(&model, inputs), targets);
         sum_recon += terms.reconstruction.into_scalar::<f32>() as f64 * chunk.len() as f64;
-        sum_kl += terms.kl.into_scalar::<f32>() as f64 * chunk.len() as f64;
+        if kind == ModelKind::Vae {
+            sum_kl += terms.kl.into_scalar::<f32>() as f64 * chunk.len() as f64;
+        }
     }
     let n = images.len() as f64;
     Ok(TestMetrics {

@@ -54,10 +54,21 @@ pub struct Manifest {
     pub sha256: String,
     pub weight_bytes: usize,
     pub training: TrainingRecord,
+    /// For an autoencoder ("ae") there is no ELBO: `kl` is 0 and `neg_elbo` equals
+    /// `reconstruction` (BCE of the decoded mean).
     pub test_metrics: TestMetrics,
     /// The same metrics computed with the full-precision weights before rounding to f16.
     pub test_metrics_f32: Option<TestMetrics>,
     pub class_names: Vec<String>,
+    /// Labels the model was trained on, when not all ten.
+    #[serde(default)]
+    pub classes: Option<Vec<u8>>,
+    /// File with μ of the first test images and their labels (see `artifacts`).
+    #[serde(default)]
+    pub latent_map: Option<String>,
+    /// File with the per-epoch latent maps and reconstructions (see `artifacts`).
+    #[serde(default)]
+    pub history: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use latentlab::training::{self, Dataset, TrainOptions};
+use latentlab::artifacts::{History, LatentMap};
+use latentlab::training::{self, Dataset, ModelKind, TrainOptions};
 use latentlab::weights;
 
 /// Writes an IDX dataset of `count` 28×28 images: a bright bar whose position and
@@ -35,6 +36,10 @@ fn write_fixture(folder: &Path, prefix: &str, count: usize) {
     std::fs::write(folder.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
 }
 
+/// burn's CPU backend draws from one process-wide seeded RNG: trainings in parallel
+/// test threads would interleave their draws, so each test trains alone.
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("latentlab-trainer-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -47,6 +52,8 @@ fn options(root: &Path, run: &str, epochs: usize) -> TrainOptions {
         dataset: Dataset::FashionMnist,
         data_dir: root.join("data"),
         name: Some("fixture-vae".to_string()),
+        kind: ModelKind::Vae,
+        classes: Vec::new(),
         latent: 2,
         channels: 8,
         epochs,
@@ -63,6 +70,7 @@ fn options(root: &Path, run: &str, epochs: usize) -> TrainOptions {
 
 #[test]
 fn trainer_learns_writes_and_repeats_itself() {
+    let _alone = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
     let root = scratch("learn");
     write_fixture(&root.join("data/fashion-mnist"), "train", 300);
     write_fixture(&root.join("data/fashion-mnist"), "t10k", 100);
@@ -90,6 +98,23 @@ fn trainer_learns_writes_and_repeats_itself() {
     assert_eq!(weights::sha256_hex(&bytes), manifest.sha256);
     assert_eq!(manifest.precision, "f16");
 
+    // The latent map and the history hold what the page replays.
+    let map = LatentMap::from_bytes(&std::fs::read(out.join("fixture-vae.map.bin")).unwrap()).unwrap();
+    assert_eq!((map.len(), map.latent, map.means.len()), (100, 2, 200));
+    assert!(map.means.iter().all(|m| m.is_finite()));
+    let history =
+        History::from_bytes(&std::fs::read(out.join("fixture-vae.history.bin")).unwrap()).unwrap();
+    assert_eq!(history.snapshots.len(), 3);
+    assert_eq!(history.map_labels.len(), 100);
+    assert_eq!(history.reconstructed, (0..10).collect::<Vec<u32>>());
+    for (epoch, snapshot) in history.snapshots.iter().enumerate() {
+        assert_eq!(snapshot.epoch as usize, epoch + 1);
+        assert_eq!(snapshot.means.len(), 200);
+        assert_eq!(snapshot.reconstructions.len(), 10 * 784);
+        assert!((snapshot.train_losses[0] as f64 - losses[epoch]).abs() < 1e-3);
+    }
+    assert_ne!(history.snapshots[0].means, history.snapshots[2].means);
+
     // Same seed, same data: the same weights, bit for bit.
     let again = training::train(&options(&root, "b", 3)).unwrap();
     assert_eq!(again.sha256, first.sha256);
@@ -99,6 +124,30 @@ fn trainer_learns_writes_and_repeats_itself() {
     let resumed = training::train(&options(&root, "c", 3)).unwrap();
     assert_eq!(resumed.training.epoch_losses.len(), 3);
     assert_eq!(resumed.sha256, first.sha256);
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn autoencoder_and_class_subsets() {
+    let _alone = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let root = scratch("ae");
+    write_fixture(&root.join("data/fashion-mnist"), "train", 200);
+    write_fixture(&root.join("data/fashion-mnist"), "t10k", 60);
+    let mut ae = options(&root, "ae", 2);
+    ae.kind = ModelKind::Ae;
+    ae.classes = vec![0, 3];
+    let manifest = training::train(&ae).unwrap();
+    assert_eq!(manifest.kind, "ae");
+    assert_eq!(manifest.classes, Some(vec![0, 3]));
+    assert_eq!(manifest.test_metrics.kl, 0.0);
+    assert_eq!(manifest.test_metrics.neg_elbo, manifest.test_metrics.reconstruction);
+    // Labels 0 and 3 are 2 of every 10 images in the fixture.
+    assert_eq!((manifest.training.train_images, manifest.training.test_images), (40, 12));
+    let map = LatentMap::from_bytes(
+        &std::fs::read(root.join("ae/out/fixture-vae.map.bin")).unwrap(),
+    )
+    .unwrap();
+    assert!(map.labels.iter().all(|&l| l == 0 || l == 3));
     std::fs::remove_dir_all(&root).unwrap();
 }
 
