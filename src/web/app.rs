@@ -35,6 +35,7 @@ struct BackendInfo {
 #[derive(Clone, Debug, PartialEq)]
 struct ModelSummary {
     name: String,
+    kind: String,
     dataset: String,
     latent: usize,
     neg_elbo: f64,
@@ -108,6 +109,7 @@ async fn start_up(
     let manifest = &engine.manifest;
     summary.set(Some(ModelSummary {
         name: manifest.name.clone(),
+        kind: manifest.kind.clone(),
         dataset: manifest.dataset.clone(),
         latent: manifest.latent,
         neg_elbo: manifest.test_metrics.neg_elbo,
@@ -234,10 +236,15 @@ fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
 fn ModelLine(summary: RwSignal<Option<ModelSummary>>) -> impl IntoView {
     move || {
         summary.get().map(|s| {
+            let (what, measure) = if s.kind == "ae" {
+                ("a plain autoencoder", "reconstruction loss")
+            } else {
+                ("a VAE", "−ELBO")
+            };
             view! {
                 <p class="model-line">
                     {format!(
-                        "Model {}: a VAE with a {}-D latent space, trained on {} for {} epochs (test −ELBO {:.1} nats per image).",
+                        "Model {}: {what} with a {}-D latent space, trained on {} for {} epochs (test {measure} {:.1} nats per image).",
                         s.name, s.latent, s.dataset, s.epochs, s.neg_elbo
                     )}
                 </p>
