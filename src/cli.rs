@@ -101,7 +101,7 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
             .ok_or_else(|| format!("{}: unknown model kind {:?}", path.display(), manifest.kind))?;
         let m = training::evaluate(&model, kind, &test, manifest.training.seed, &device)?;
         println!(
-            "| {} | {} | {} | {} | {:.0} KB {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            "| {} | {} | {} | {} | {:.0} KB {} | {} | {} | {:.2} | {} | {} |",
             manifest.name,
             manifest.dataset,
             manifest.kind,
@@ -109,11 +109,19 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
             bytes.len() as f64 / 1024.0,
             manifest.precision,
             test.len(),
-            m.neg_elbo,
+            vae_only(kind, m.neg_elbo),
             m.reconstruction,
-            m.kl,
-            manifest.test_metrics.neg_elbo
+            vae_only(kind, m.kl),
+            vae_only(kind, manifest.test_metrics.neg_elbo)
         );
     }
     Ok(())
+}
+
+/// A plain autoencoder has no ELBO: its rows show the reconstruction alone.
+fn vae_only(kind: ModelKind, value: f64) -> String {
+    match kind {
+        ModelKind::Vae => format!("{value:.2}"),
+        ModelKind::Ae => "—".to_string(),
+    }
 }
