@@ -9,7 +9,8 @@ pub fn tile_greyscale(pixels: &[f32], side: usize, columns: usize) -> (Vec<u8>, 
     let columns = columns.max(1);
     let rows = count.div_ceil(columns);
     let (width, height) = (columns * side, rows * side);
-    let mut rgba = vec![0u8; width * height * 4];
+    // Opaque black everywhere, so tiles past the last image stay black.
+    let mut rgba = [0, 0, 0, 255].repeat(width * height);
     for (index, image) in pixels.chunks_exact(image_len.max(1)).take(count).enumerate() {
         let (tile_row, tile_col) = (index / columns, index % columns);
         for y in 0..side {
@@ -19,9 +20,6 @@ pub fn tile_greyscale(pixels: &[f32], side: usize, columns: usize) -> (Vec<u8>, 
                 rgba[at..at + 4].copy_from_slice(&[grey, grey, grey, 255]);
             }
         }
-    }
-    for alpha in rgba.iter_mut().skip(3).step_by(4) {
-        *alpha = 255;
     }
     (rgba, width, height)
 }

@@ -433,7 +433,7 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
 /// μ of the first `count` images, point by point.
 pub fn encode_means(model: &Vae, images: &PreparedImages, count: usize, device: &Device) -> Vec<f32> {
     let indices: Vec<usize> = (0..count).collect();
-    let mut means = Vec::with_capacity(count * 16);
+    let mut means = Vec::new();
     for chunk in indices.chunks(500) {
         let (inputs, _) = images.batch(chunk, device);
         let (mean, _) = model.encoder.forward(inputs);
