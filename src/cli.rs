@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use clap::{Parser, Subcommand};
 
-use crate::idx::{load_split, Split};
+use crate::idx::{load_split, LabelledImages, Split};
 use crate::training::{self, Error, ModelKind, PreparedImages, TrainOptions};
+use crate::math::default_latent_grid;
+use crate::model::Vae;
+use crate::census::{count_per_class, nearest_neighbour_labels};
+use crate::data::{bytes_to_unit, IMAGE_PIXELS};
 use crate::weights::{self, Manifest};
 
 #[derive(Parser)]
@@ -81,9 +85,9 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
     }
     let device = Device::flex();
     println!(
-        "| model | dataset | kind | latent | weights | test images | −ELBO | reconstruction | KL | manifest says −ELBO |"
+        "| model | dataset | kind | latent | weights | test images | −ELBO | reconstruction | KL | manifest says −ELBO | classes on the grid |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (path, manifest) in manifests {
         let weights_path = path.with_file_name(&manifest.weights);
         let bytes = std::fs::read(&weights_path)
@@ -100,8 +104,10 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
         let kind = ModelKind::parse(&manifest.kind)
             .ok_or_else(|| format!("{}: unknown model kind {:?}", path.display(), manifest.kind))?;
         let m = training::evaluate(&model, kind, &test, manifest.training.seed, &device)?;
+        let train = load_split(&dataset_folder, Split::Train)?;
+        let grid_classes = grid_classes(&model, &manifest, &train, &device);
         println!(
-            "| {} | {} | {} | {} | {:.0} KB {} | {} | {} | {:.2} | {} | {} |",
+            "| {} | {} | {} | {} | {:.0} KB {} | {} | {} | {:.2} | {} | {} | {} |",
             manifest.name,
             manifest.dataset,
             manifest.kind,
@@ -112,10 +118,35 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
             vae_only(kind, m.neg_elbo),
             m.reconstruction,
             vae_only(kind, m.kl),
-            vae_only(kind, manifest.test_metrics.neg_elbo)
+            vae_only(kind, manifest.test_metrics.neg_elbo),
+            grid_classes
         );
     }
     Ok(())
+}
+
+/// For a 2-D model: how many classes the 15×15 grid shows, read by a 5-nearest-neighbour
+/// classifier on the pixels of the training images, and the class with fewest cells.
+fn grid_classes(model: &Vae, manifest: &Manifest, train: &LabelledImages, device: &Device) -> String {
+    if manifest.latent != 2 {
+        return "—".to_string();
+    }
+    let points: Vec<f32> = default_latent_grid().into_iter().flatten().collect();
+    let count = points.len() / 2;
+    let z = Tensor::<2>::from_data(TensorData::new(points, [count, 2]), device);
+    let decoded: Vec<f32> = model.decode(z).into_data().iter::<f32>().collect();
+    let references = bytes_to_unit(&train.images.pixels);
+    let labels = nearest_neighbour_labels(&references, &train.labels, &decoded, IMAGE_PIXELS, 5);
+    let cells = count_per_class(&labels);
+    let present = cells.iter().filter(|&&c| c > 0).count();
+    let (fewest, cells_of_fewest) = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .min_by_key(|(_, &c)| c)
+        .map_or((0, 0), |(class, &c)| (class, c));
+    let name = manifest.class_names.get(fewest).map_or("?", String::as_str);
+    format!("{present} (fewest: {name}, {cells_of_fewest} cells)")
 }
 
 /// A plain autoencoder has no ELBO: its rows show the reconstruction alone.

@@ -3,9 +3,13 @@
 //! The model, weight files and math are shared by the native tools and the web page.
 
 pub mod artifacts;
+pub mod catalogue;
+pub mod census;
 pub mod data;
 pub mod math;
 pub mod mosaic;
+pub mod plane;
+pub mod preprocess;
 pub mod model;
 pub mod weights;
 

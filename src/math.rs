@@ -85,6 +85,12 @@ pub fn default_latent_grid() -> Vec<[f32; 2]> {
     latent_grid(GRID_P_LOW, GRID_P_HIGH, GRID_SIZE)
 }
 
+/// A standard normal sample from two uniform samples in [0, 1) (Box–Muller).
+pub fn standard_normal(u1: f64, u2: f64) -> f64 {
+    let u1 = 1.0 - u1; // in (0, 1], so the logarithm is finite
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
 fn polynomial(coefficients: &[f64; 8], x: f64) -> f64 {
     coefficients.iter().rev().fold(0.0, |acc, c| acc * x + c)
 }
@@ -152,6 +158,24 @@ const FAR_DEN: [f64; 8] = [
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn box_muller_samples_look_standard_normal() {
+        // A low-discrepancy sweep of (u1, u2) stands in for random draws.
+        let n = 200;
+        let mut values = Vec::new();
+        for i in 0..n {
+            for j in 0..n {
+                values.push(standard_normal((i as f64 + 0.5) / n as f64, (j as f64 + 0.5) / n as f64));
+            }
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+        assert!(mean.abs() < 0.01, "mean {mean}");
+        assert!((variance - 1.0).abs() < 0.02, "variance {variance}");
+        assert!(standard_normal(0.0, 0.0).is_finite());
+    }
+
     use super::*;
 
     fn close(a: f64, b: f64, tolerance: f64) -> bool {

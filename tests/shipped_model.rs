@@ -1,10 +1,13 @@
-//! The committed pretrained model: its manifest matches its weights, it loads into the
-//! architecture, and it decodes the grid to images in [0, 1].
+//! The committed pretrained models: manifests match weights, every model loads and
+//! decodes, and the latent maps and histories parse with the promised sizes.
 
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
+use latentlab::artifacts::{History, LatentMap};
+use latentlab::catalogue::ShippedModel;
 use latentlab::math::default_latent_grid;
+use latentlab::training::{HISTORY_MAP_IMAGES, HISTORY_RECONSTRUCTIONS, LATENT_MAP_IMAGES};
 use latentlab::weights::{self, Manifest, WeightsError};
 
 fn models_dir() -> PathBuf {
@@ -58,11 +61,17 @@ fn every_manifest_matches_its_weight_file() {
                 weights::parse_manifest(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let bytes = std::fs::read(path.with_file_name(&manifest.weights)).unwrap();
             assert_eq!(weights::sha256_hex(&bytes), manifest.sha256, "{}", path.display());
-            weights::load_model(&manifest, &bytes, &Device::flex()).unwrap();
+            let device = Device::flex();
+            let model = weights::load_model(&manifest, &bytes, &device).unwrap();
+            let z = Tensor::<2>::random([4, manifest.latent], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+            let pixels: Vec<f32> = model.decode(z).into_data().try_into_vec().unwrap();
+            assert_eq!(pixels.len(), 4 * 784);
+            assert!(pixels.iter().all(|p| (0.0..=1.0).contains(p)), "{}", path.display());
+            assert!(pixels.iter().sum::<f32>() / pixels.len() as f32 > 0.01, "{} decodes blank images", path.display());
             seen += 1;
         }
     }
-    assert!(seen >= 1);
+    assert_eq!(seen, ShippedModel::all().count());
 }
 
 #[test]
@@ -95,4 +104,73 @@ fn malformed_manifests_are_refused() {
     json["latent"] = 5.into();
     let error = weights::parse_manifest(&json.to_string()).unwrap_err();
     assert!(error.to_string().contains("latent"));
+}
+
+/// Every model the page offers ships with weights, a manifest that agrees with the
+/// catalogue, a latent map of the first 5,000 test images and a per-epoch history.
+#[test]
+fn every_catalogued_model_ships_with_its_map_and_history() {
+    let dir = models_dir();
+    let mut expected_files = Vec::new();
+    for model in ShippedModel::all() {
+        let name = model.name();
+        let (manifest, _) = shipped(&name);
+        assert_eq!(manifest.name, name);
+        assert_eq!(manifest.dataset, model.dataset.name(), "{name}");
+        assert_eq!(manifest.kind, model.variant.kind(), "{name}");
+        assert_eq!(manifest.latent, model.variant.latent(), "{name}");
+        assert_eq!(manifest.training.test_images, 10_000, "{name} is evaluated on the full test set");
+        for key in ["neg_elbo", "reconstruction", "kl"] {
+            let value = serde_json::to_value(&manifest.test_metrics).unwrap()[key].as_f64().unwrap();
+            assert!(value.is_finite() && value >= 0.0, "{name}: {key} = {value}");
+        }
+
+        let map_bytes = std::fs::read(dir.join(format!("{name}.map.bin"))).unwrap();
+        let map = LatentMap::from_bytes(&map_bytes).unwrap();
+        assert_eq!(map.latent, manifest.latent, "{name}");
+        assert_eq!(map.labels.len(), LATENT_MAP_IMAGES, "{name}");
+        assert_eq!(map.means.len(), LATENT_MAP_IMAGES * manifest.latent, "{name}");
+        assert!(map.labels.iter().all(|&l| l < 10), "{name}");
+        assert!(map.means.iter().all(|m| m.is_finite()), "{name}");
+        assert_eq!(map_bytes.len(), 12 + LATENT_MAP_IMAGES * (2 * manifest.latent + 1), "{name}");
+
+        let history_bytes = std::fs::read(dir.join(format!("{name}.history.bin"))).unwrap();
+        let history = History::from_bytes(&history_bytes).unwrap();
+        assert_eq!(history.latent, manifest.latent, "{name}");
+        assert_eq!(history.snapshots.len(), manifest.training.epochs, "{name}: one snapshot per epoch");
+        assert_eq!(history.reconstructed.len(), HISTORY_RECONSTRUCTIONS, "{name}");
+        let map_images = if manifest.latent == 2 { HISTORY_MAP_IMAGES } else { 0 };
+        assert_eq!(history.map_labels.len(), map_images, "{name}");
+        // The history's map images are the first test images, as in the latent map.
+        assert_eq!(history.map_labels[..], map.labels[..map_images], "{name}");
+        for (index, snapshot) in history.snapshots.iter().enumerate() {
+            assert_eq!(snapshot.epoch as usize, index + 1, "{name}");
+            assert_eq!(snapshot.means.len(), map_images * manifest.latent, "{name}");
+            assert_eq!(snapshot.reconstructions.len(), HISTORY_RECONSTRUCTIONS * 784, "{name}");
+            assert!(snapshot.train_losses.iter().all(|l| l.is_finite()), "{name}");
+        }
+        let losses: Vec<f32> = history.snapshots.iter().map(|s| s.train_losses[0]).collect();
+        assert_eq!(
+            history.snapshots.last().unwrap().train_losses[0],
+            manifest.training.epoch_losses.last().unwrap().neg_elbo as f32,
+            "{name}: the history's losses are the manifest's"
+        );
+        assert!(losses.last() < losses.first(), "{name}: training did not lower the loss");
+
+        expected_files.extend([
+            format!("{name}.json"),
+            manifest.weights.clone(),
+            format!("{name}.map.bin"),
+            format!("{name}.history.bin"),
+        ]);
+    }
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    present.sort();
+    expected_files.sort();
+    assert_eq!(present, expected_files, "www/models holds exactly the catalogue's files");
+    let total: u64 = present.iter().map(|f| std::fs::metadata(dir.join(f)).unwrap().len()).sum();
+    assert!(total < 10 * 1024 * 1024, "the shipped models take {total} bytes, over 10 MB");
 }

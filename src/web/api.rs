@@ -1,24 +1,37 @@
 //! `window.latentlab`: the page's JS API for the console, tests and benchmarks.
 //!
-//! - `latentlab.ready`: a promise, resolved once the model is loaded and the grid painted;
-//! - `latentlab.backend()`: "webgpu" or "cpu" (undefined before the backend is chosen);
+//! - `latentlab.ready`: a promise, resolved once the first model is loaded and painted;
+//! - `latentlab.backend()`: "webgpu" or "cpu" (undefined before a model is shown);
 //! - `latentlab.decode(zs)`: zs is an array of latent vectors; resolves to a Float32Array
-//!   of zs.length × 28 × 28 pixel values in [0, 1], row by row.
+//!   of zs.length × 28 × 28 pixel values in [0, 1], row by row;
+//! - `latentlab.encode(images)`: images is an array of 28×28 images (each 784 values in
+//!   [0, 1], row by row, white ink on black); resolves to `{mu, logvar}`, each an array
+//!   of latent vectors;
+//! - `latentlab.models()`: resolves to `[{name, manifest}]`, every shipped model;
+//! - `latentlab.use(name)`: switches the page to model `name`, as the picker does, and
+//!   resolves once it is shown.
+//!
+//! decode and encode run on the model the page shows.
+
+use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
+use super::engine::Engine;
 use super::session::Session;
+use crate::catalogue::ShippedModel;
+use crate::data::IMAGE_PIXELS;
 
 pub fn install(session: &Session) -> Result<(), JsValue> {
     let api = Object::new();
-    Reflect::set(&api, &"ready".into(), session.ready())?;
+    Reflect::set(&api, &"ready".into(), &session.ready())?;
 
     let for_backend = session.clone();
     let backend = Closure::<dyn Fn() -> JsValue>::new(move || {
         for_backend
-            .engine()
+            .shown()
             .map_or(JsValue::UNDEFINED, |engine| engine.backend.name().into())
     });
     Reflect::set(&api, &"backend".into(), &backend.into_js_value())?;
@@ -27,50 +40,113 @@ pub fn install(session: &Session) -> Result<(), JsValue> {
     let decode = Closure::<dyn Fn(JsValue) -> Promise>::new(move |zs: JsValue| {
         let session = for_decode.clone();
         future_to_promise(async move {
-            JsFuture::from(session.ready().clone()).await?;
-            let engine = session.engine().ok_or("the model is not loaded")?;
-            let latents = flatten_latents(&zs, engine.latent()).map_err(js_error)?;
+            let engine = shown_engine(&session).await?;
+            let latents = flatten_vectors(&zs, engine.latent(), "decode(zs)", "latent vector").map_err(js_error)?;
             let pixels = engine.decode(latents).await.map_err(js_error)?;
             Ok(Float32Array::from(pixels.as_slice()).into())
         })
     });
     Reflect::set(&api, &"decode".into(), &decode.into_js_value())?;
 
+    let for_encode = session.clone();
+    let encode = Closure::<dyn Fn(JsValue) -> Promise>::new(move |images: JsValue| {
+        let session = for_encode.clone();
+        future_to_promise(async move {
+            let engine = shown_engine(&session).await?;
+            let pixels = flatten_vectors(&images, IMAGE_PIXELS, "encode(images)", "28×28 image").map_err(js_error)?;
+            if let Some(bad) = pixels.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+                return Err(js_error(format!("encode(images) takes pixel values in [0, 1], got {bad}")));
+            }
+            let encoded = engine.encode(&pixels).await.map_err(js_error)?;
+            let latent = engine.latent();
+            let result = Object::new();
+            Reflect::set(&result, &"mu".into(), &nested(&encoded.mean, latent))?;
+            Reflect::set(&result, &"logvar".into(), &nested(&encoded.log_var, latent))?;
+            Ok(result.into())
+        })
+    });
+    Reflect::set(&api, &"encode".into(), &encode.into_js_value())?;
+
+    let for_models = session.clone();
+    let models = Closure::<dyn Fn() -> Promise>::new(move || {
+        let session = for_models.clone();
+        future_to_promise(async move {
+            let list = Array::new();
+            for model in ShippedModel::all() {
+                let name = model.name();
+                let manifest = session.manifest(&name).await.map_err(js_error)?;
+                let manifest = serde_json::to_string(&*manifest).map_err(|e| js_error(e.to_string()))?;
+                let entry = Object::new();
+                Reflect::set(&entry, &"name".into(), &name.into())?;
+                Reflect::set(&entry, &"manifest".into(), &js_sys::JSON::parse(&manifest)?)?;
+                list.push(&entry);
+            }
+            Ok(list.into())
+        })
+    });
+    Reflect::set(&api, &"models".into(), &models.into_js_value())?;
+
+    let for_use = session.clone();
+    let use_model = Closure::<dyn Fn(JsValue) -> Promise>::new(move |name: JsValue| match name.as_string() {
+        Some(name) if ShippedModel::find(&name).is_some() => for_use.request(name),
+        _ => {
+            let known: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
+            Promise::reject(&js_error(format!(
+                "use(name) takes the name of a shipped model: {}",
+                known.join(", ")
+            )))
+        }
+    });
+    Reflect::set(&api, &"use".into(), &use_model.into_js_value())?;
+
     Reflect::set(&js_sys::global(), &"latentlab".into(), &api)?;
     Ok(())
+}
+
+async fn shown_engine(session: &Session) -> Result<Rc<Engine>, JsValue> {
+    JsFuture::from(session.ready()).await?;
+    session.shown().ok_or_else(|| js_error("no model is loaded".to_string()))
 }
 
 fn js_error(message: String) -> JsValue {
     js_sys::Error::new(&message).into()
 }
 
-/// Checks that `zs` is a non-empty array of `latent`-long arrays of finite numbers
-/// and flattens it.
-fn flatten_latents(zs: &JsValue, latent: usize) -> Result<Vec<f32>, String> {
-    if !Array::is_array(zs) {
-        return Err("decode(zs) expects an array of latent vectors".to_string());
+/// `values` (n × width, flat) as an array of n arrays.
+fn nested(values: &[f32], width: usize) -> Array {
+    values
+        .chunks_exact(width)
+        .map(|row| JsValue::from(row.iter().map(|&v| JsValue::from(v)).collect::<Array>()))
+        .collect()
+}
+
+/// Checks that `items` is a non-empty array of `width`-long arrays (or Float32Arrays)
+/// of finite numbers and flattens it. `call` and `what` name them in messages.
+fn flatten_vectors(items: &JsValue, width: usize, call: &str, what: &str) -> Result<Vec<f32>, String> {
+    if !Array::is_array(items) {
+        return Err(format!("{call} expects an array of {what}s"));
     }
-    let zs = Array::from(zs);
-    if zs.length() == 0 {
-        return Err("decode(zs) got no latent vectors".to_string());
+    let items = Array::from(items);
+    if items.length() == 0 {
+        return Err(format!("{call} got no {what}s"));
     }
-    let mut flat = Vec::with_capacity(zs.length() as usize * latent);
-    for (index, z) in zs.iter().enumerate() {
-        let values: Vec<f64> = if Array::is_array(&z) {
-            Array::from(&z).iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()
-        } else if let Some(typed) = z.dyn_ref::<Float32Array>() {
+    let mut flat = Vec::with_capacity(items.length() as usize * width);
+    for (index, item) in items.iter().enumerate() {
+        let values: Vec<f64> = if Array::is_array(&item) {
+            Array::from(&item).iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()
+        } else if let Some(typed) = item.dyn_ref::<Float32Array>() {
             typed.to_vec().into_iter().map(f64::from).collect()
         } else {
-            return Err(format!("zs[{index}] is not an array of numbers"));
+            return Err(format!("item {index} of {call} is not an array of numbers"));
         };
-        if values.len() != latent {
+        if values.len() != width {
             return Err(format!(
-                "zs[{index}] has {} numbers; this model's latent space has {latent} dimensions",
+                "item {index} of {call} has {} numbers; a {what} here has {width}",
                 values.len()
             ));
         }
         if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
-            return Err(format!("zs[{index}] holds {bad}, not a finite number"));
+            return Err(format!("item {index} of {call} holds {bad}, not a finite number"));
         }
         flat.extend(values.into_iter().map(|v| v as f32));
     }

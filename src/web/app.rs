@@ -1,28 +1,40 @@
-//! The leptos page: header with the backend in use, loading status, the 15×15 grid.
+//! The page: header, model picker, status, and the views of the model on show.
+//!
+//! State flows down as signals: which model is requested (the picker and
+//! `latentlab.use` write it), which is shown (with its latent map and decoded grid),
+//! the sliders' latent point, the prior samples and the pinned point. The loaded models
+//! themselves live in the [`Session`], outside the reactive graph.
 
+use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
 
-use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::{Clamped, JsCast, JsValue};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use super::address;
 use super::backend::{self, BackendKind};
-use super::engine::{self, LoadStep};
+use super::compare::ComparePanel;
+use super::engine::LoadStep;
+use super::grid_view::GridView;
+use super::history_view::HistoryPanel;
+use super::map_view::MapView;
+use super::picker::ModelPicker;
+use super::samples::SamplesPanel;
 use super::session::Session;
-use crate::math::{default_latent_grid, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
-use crate::model::IMAGE_SIDE;
-use crate::mosaic::tile_greyscale;
-
-const DEFAULT_MODEL: &str = "fashion-mnist-vae-2d";
+use super::sliders::SliderPanel;
+use super::traversal::TraversalPanel;
+use crate::artifacts::LatentMap;
+use crate::catalogue::DEFAULT_MODEL;
+use crate::math::default_latent_grid;
+use crate::weights::Manifest;
 
 #[derive(Clone, Debug, PartialEq)]
-enum PageState {
+pub enum PageState {
     StartingBackend,
-    Loading(LoadStep),
-    Decoding,
-    Ready { decode_millis: f64 },
+    Loading { name: String, step: LoadStep },
+    Decoding { name: String },
+    Ready { name: String, decode_millis: f64 },
     Failed(String),
 }
 
@@ -32,43 +44,93 @@ struct BackendInfo {
     fallback_reason: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-struct ModelSummary {
-    name: String,
-    kind: String,
-    dataset: String,
-    latent: usize,
-    neg_elbo: f64,
-    epochs: usize,
+/// The model on show, with what its views need.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub name: String,
+    pub manifest: Arc<Manifest>,
+    /// The shipped latent map (2-D models), or why there is none.
+    pub map: Result<Arc<LatentMap>, String>,
+    /// The decoded 15×15 grid (2-D models).
+    pub grid: Option<Arc<Vec<f32>>>,
 }
 
-/// The value of `name` in the page's query string (`?backend=cpu&model=…`).
-fn query_param(name: &str) -> Option<String> {
-    let search = web_sys::window()?.location().search().ok()?;
-    search.trim_start_matches('?').split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| value.to_string())
-    })
+impl Shown {
+    pub fn latent(&self) -> usize {
+        self.manifest.latent
+    }
+
+    pub fn is_planar(&self) -> bool {
+        self.latent() == 2
+    }
+}
+
+/// Signals every view may read; `point`, `samples` and `pinned` they may also write.
+#[derive(Clone, Copy)]
+pub struct Views {
+    pub shown: RwSignal<Option<Shown>>,
+    /// The sliders' latent point.
+    pub point: RwSignal<Vec<f32>>,
+    /// Samples from the prior, marked on the map.
+    pub samples: RwSignal<Vec<Vec<f32>>>,
+    /// The point clicked on the map.
+    pub pinned: RwSignal<Option<[f32; 2]>>,
 }
 
 #[component]
 pub fn App(session: Session) -> impl IntoView {
     let state = RwSignal::new(PageState::StartingBackend);
     let backend = RwSignal::new(None::<BackendInfo>);
-    let summary = RwSignal::new(None::<ModelSummary>);
-    let grid_canvas = NodeRef::<Canvas>::new();
+    let requested = RwSignal::new(address::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.name()));
+    let views = Views {
+        shown: RwSignal::new(None),
+        point: RwSignal::new(Vec::new()),
+        samples: RwSignal::new(Vec::new()),
+        pinned: RwSignal::new(None),
+    };
+    let initial_point = address::query_param("z").and_then(|z| address::parse_point(&z));
 
-    spawn_local(async move {
-        match start_up(&session, state, backend, summary, grid_canvas).await {
-            Ok(()) => session.mark_ready(),
-            Err(message) => {
+    session.set_switcher(move |name| requested.set(name));
+    let generation = Rc::new(Cell::new(0u64));
+    let first = Rc::new(Cell::new(true));
+    let for_switch = session.clone();
+    Effect::new(move |_| {
+        let name = requested.get();
+        if views.shown.with_untracked(|s| s.as_ref().is_some_and(|s| s.name == name)) {
+            return;
+        }
+        generation.set(generation.get() + 1);
+        let this_generation = generation.get();
+        let is_current = {
+            let generation = generation.clone();
+            move || generation.get() == this_generation
+        };
+        let start_point = if first.replace(false) { initial_point.clone() } else { None };
+        let session = for_switch.clone();
+        spawn_local(async move {
+            if let Err(message) =
+                show_model(&session, &name, state, backend, views, start_point, is_current).await
+            {
                 web_sys::console::error_1(&format!("latentlab: {message}").into());
                 state.set(PageState::Failed(message.clone()));
-                session.mark_failed(&message);
+                session.mark_failed(&name, &message);
+                // Keep showing (and offering) the model that was there.
+                if let Some(previous) = views.shown.get_untracked() {
+                    requested.set(previous.name);
+                }
             }
+        });
+    });
+
+    // The address follows the model and the sliders' point.
+    Effect::new(move |_| {
+        if let Some(shown) = views.shown.get() {
+            views.point.with(|z| address::record(&shown.name, z));
         }
     });
 
+    let planar = move || views.shown.with(|s| s.as_ref().is_some_and(Shown::is_planar));
+    let has_model = move || views.shown.with(Option::is_some);
     view! {
         <header class="masthead">
             <h1>"latentlab"</h1>
@@ -76,99 +138,115 @@ pub fn App(session: Session) -> impl IntoView {
             <BackendBadge backend=backend />
         </header>
         <main>
+            <ModelPicker requested=requested shown=views.shown />
             <StatusLine state=state />
-            <section class="panel">
-                <h2>"The latent space, decoded"</h2>
-                <ModelLine summary=summary />
-                <LatentGrid canvas=grid_canvas state=state />
-            </section>
+            <ModelLine shown=views.shown />
+            <p class="note panel" class:hidden=move || !has_model() || planar()>
+                "The grid and the latent map need a 2-D latent space: pick a 2-D VAE or the 2-D autoencoder to see them. \
+                 The sliders, samples and traversal below work in all 16 dimensions."
+            </p>
+            <div class="plane-views" class:hidden=move || !planar()>
+                <GridView views=views />
+                <MapView session=session.clone() views=views />
+            </div>
+            <div class:hidden=move || !has_model()>
+                <div class="two-up">
+                    <SliderPanel session=session.clone() views=views />
+                    <SamplesPanel session=session.clone() views=views />
+                </div>
+                <TraversalPanel session=session.clone() views=views />
+                <ComparePanel session=session.clone() views=views />
+                <HistoryPanel session=session.clone() views=views />
+            </div>
         </main>
     }
 }
 
-async fn start_up(
+/// Loads model `name` (with its map, and the grid decoded) and puts it on show.
+async fn show_model(
     session: &Session,
+    name: &str,
     state: RwSignal<PageState>,
     backend: RwSignal<Option<BackendInfo>>,
-    summary: RwSignal<Option<ModelSummary>>,
-    grid_canvas: NodeRef<Canvas>,
+    views: Views,
+    start_point: Option<Vec<f32>>,
+    is_current: impl Fn() -> bool,
 ) -> Result<(), String> {
-    let requested = match query_param("backend") {
-        None => None,
-        Some(name) => Some(BackendKind::parse(&name).ok_or_else(|| {
-            format!("unknown backend \"{name}\" in the address: use ?backend=webgpu or ?backend=cpu")
-        })?),
-    };
-    let model_name = query_param("model").unwrap_or_else(|| DEFAULT_MODEL.to_string());
-    let chosen = backend::choose(requested).await?;
-    backend.set(Some(BackendInfo {
-        label: chosen.kind.label(),
-        fallback_reason: chosen.fallback_reason.clone(),
-    }));
-    let engine = engine::load(&model_name, &chosen, |step| state.set(PageState::Loading(step))).await?;
-    let manifest = &engine.manifest;
-    summary.set(Some(ModelSummary {
-        name: manifest.name.clone(),
-        kind: manifest.kind.clone(),
-        dataset: manifest.dataset.clone(),
-        latent: manifest.latent,
-        neg_elbo: manifest.test_metrics.neg_elbo,
-        epochs: manifest.training.epochs,
-    }));
-    if manifest.latent != 2 {
-        return Err(format!(
-            "the grid needs a model with a 2-D latent space; {} has {} dimensions",
-            manifest.name, manifest.latent
-        ));
+    if session.backend().is_none() {
+        let requested = match address::query_param("backend") {
+            None => None,
+            Some(name) => Some(BackendKind::parse(&name).ok_or_else(|| {
+                format!("unknown backend \"{name}\" in the address: use ?backend=webgpu or ?backend=cpu")
+            })?),
+        };
+        let chosen = backend::choose(requested).await?;
+        backend.set(Some(BackendInfo {
+            label: chosen.kind.label(),
+            fallback_reason: chosen.fallback_reason.clone(),
+        }));
+        session.set_backend(chosen);
     }
-    let engine = Rc::new(engine);
-    session.set_engine(engine.clone());
-
-    state.set(PageState::Decoding);
+    let engine = session
+        .engine(name, |step| {
+            state.set(PageState::Loading { name: name.to_string(), step });
+        })
+        .await?;
+    let manifest = session.manifest(name).await?;
+    let planar = manifest.latent == 2;
+    let map = if planar {
+        session.latent_map(name).await
+    } else {
+        Err("a latent map is drawn for 2-D models only".to_string())
+    };
+    let mut decode_millis = 0.0;
+    let grid = if planar {
+        state.set(PageState::Decoding { name: name.to_string() });
+        next_frame().await;
+        let started = now_millis();
+        let latents: Vec<f32> = default_latent_grid().into_iter().flatten().collect();
+        let pixels = engine.decode(latents).await?;
+        decode_millis = now_millis() - started;
+        Some(Arc::new(pixels))
+    } else {
+        None
+    };
+    if !is_current() {
+        return Err(format!("the page switched to another model before {name} was shown"));
+    }
+    let point = start_point
+        .filter(|z| z.len() == manifest.latent)
+        .unwrap_or_else(|| vec![0.0; manifest.latent]);
+    session.set_shown(engine);
+    views.pinned.set(None);
+    views.samples.set(Vec::new());
+    views.point.set(point);
+    views.shown.set(Some(Shown {
+        name: name.to_string(),
+        manifest,
+        map,
+        grid,
+    }));
+    state.set(PageState::Ready { name: name.to_string(), decode_millis });
+    // Effects paint on the next tick; resolve `ready` / `use` after the frame.
     next_frame().await;
-    let started = now_millis();
-    let latents: Vec<f32> = default_latent_grid().into_iter().flatten().collect();
-    let pixels = engine.decode(latents).await?;
-    let decode_millis = now_millis() - started;
-    let canvas = grid_canvas.get_untracked().ok_or("the grid canvas is missing")?;
-    paint_greyscale(&canvas, &pixels, GRID_SIZE)?;
-    state.set(PageState::Ready { decode_millis });
+    session.mark_shown(name);
     Ok(())
 }
 
-fn now_millis() -> f64 {
+pub fn now_millis() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
 }
 
-/// Lets the browser paint (status text) before a long computation.
-async fn next_frame() {
+/// Lets the browser paint before a long computation.
+pub async fn next_frame() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.request_animation_frame(&resolve);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// Paints decoded 28×28 images, `columns` per row, into `canvas` at one canvas pixel per
-/// image pixel (CSS scales it up).
-fn paint_greyscale(canvas: &HtmlCanvasElement, pixels: &[f32], columns: usize) -> Result<(), String> {
-    let (rgba, width, height) = tile_greyscale(pixels, IMAGE_SIDE, columns);
-    canvas.set_width(width as u32);
-    canvas.set_height(height as u32);
-    let context: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into().ok())
-        .ok_or("this browser gives no 2-D canvas context")?;
-    let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
-        .map_err(|e: JsValue| format!("could not build the image: {e:?}"))?;
-    context
-        .put_image_data(&image, 0.0, 0.0)
-        .map_err(|e| format!("could not paint the grid: {e:?}"))
 }
 
 #[component]
@@ -197,20 +275,21 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
 fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
     let text = move || match state.get() {
         PageState::StartingBackend => "Starting the compute backend…".to_string(),
-        PageState::Loading(LoadStep::Downloading { received, total }) => match total {
+        PageState::Loading { name, step: LoadStep::Downloading { received, total } } => match total {
             Some(total) if total > 0 => format!(
-                "Downloading the model: {:.0} of {:.0} KB ({:.0}%)",
+                "Downloading {name}: {:.0} of {:.0} KB ({:.0}%)",
                 received as f64 / 1024.0,
                 total as f64 / 1024.0,
                 100.0 * received as f64 / total as f64
             ),
-            _ => format!("Downloading the model: {:.0} KB", received as f64 / 1024.0),
+            _ => format!("Downloading {name}: {:.0} KB", received as f64 / 1024.0),
         },
-        PageState::Loading(LoadStep::Preparing) => "Checking and loading the weights…".to_string(),
-        PageState::Decoding => "Decoding 225 latent points…".to_string(),
-        PageState::Ready { decode_millis } => {
-            format!("Ready: 225 images decoded in one batch in {decode_millis:.0} ms.")
+        PageState::Loading { name, step: LoadStep::Preparing } => format!("Checking and loading {name}…"),
+        PageState::Decoding { name } => format!("Decoding 225 latent points with {name}…"),
+        PageState::Ready { name, decode_millis } if decode_millis > 0.0 => {
+            format!("Ready: {name}; the grid's 225 images decoded in one batch in {decode_millis:.0} ms.")
         }
+        PageState::Ready { name, .. } => format!("Ready: {name}."),
         PageState::Failed(message) => format!("Something went wrong: {message}"),
     };
     let class = move || match state.get() {
@@ -219,7 +298,7 @@ fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
         _ => "status busy",
     };
     let progress = move || match state.get() {
-        PageState::Loading(LoadStep::Downloading { received, total: Some(total) }) if total > 0 => {
+        PageState::Loading { step: LoadStep::Downloading { received, total: Some(total) }, .. } if total > 0 => {
             Some(view! { <progress max=total.to_string() value=received.to_string()></progress> })
         }
         _ => None,
@@ -233,54 +312,23 @@ fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
 }
 
 #[component]
-fn ModelLine(summary: RwSignal<Option<ModelSummary>>) -> impl IntoView {
+fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
     move || {
-        summary.get().map(|s| {
-            let (what, measure) = if s.kind == "ae" {
-                ("a plain autoencoder", "reconstruction loss")
+        shown.get().map(|s| {
+            let m = &s.manifest;
+            let (what, measure) = if m.kind == "ae" {
+                ("a plain autoencoder (no KL term, deterministic)", "reconstruction loss")
             } else {
                 ("a VAE", "−ELBO")
             };
             view! {
-                <p class="model-line">
+                <p class="model-line" data-testid="model-line">
                     {format!(
                         "Model {}: {what} with a {}-D latent space, trained on {} for {} epochs (test {measure} {:.1} nats per image).",
-                        s.name, s.latent, s.dataset, s.epochs, s.neg_elbo
+                        m.name, m.latent, m.dataset, m.training.epochs, m.test_metrics.neg_elbo
                     )}
                 </p>
             }
         })
-    }
-}
-
-#[component]
-fn LatentGrid(canvas: NodeRef<Canvas>, state: RwSignal<PageState>) -> impl IntoView {
-    // Typographic minus signs, as in the rest of the page's text.
-    let low = format!("{:.2}", crate::math::normal_quantile(GRID_P_LOW)).replace('-', "−");
-    let high = format!("{:+.2}", crate::math::normal_quantile(GRID_P_HIGH));
-    let hidden = move || !matches!(state.get(), PageState::Ready { .. });
-    view! {
-        <figure class="grid-figure">
-            <div class="grid-frame">
-                <span class="axis axis-y">"↑ z₂"</span>
-                <canvas
-                    node_ref=canvas
-                    id="latent-grid"
-                    class="latent-grid"
-                    class:pending=hidden
-                    width="420"
-                    height="420"
-                    aria-label="15 by 15 grid of images decoded from the latent plane"
-                ></canvas>
-                <span class="axis axis-x">"z₁ →"</span>
-            </div>
-            <figcaption>
-                {format!(
-                    "{GRID_SIZE}×{GRID_SIZE} latent points z = Φ⁻¹(p) for p from {GRID_P_LOW} to {GRID_P_HIGH} on both axes \
-                     (z from {low} to {high}), each cell the decoder's image of that point. \
-                     Equal steps in p give every cell an equal share of the prior N(0, I)."
-                )}
-            </figcaption>
-        </figure>
     }
 }

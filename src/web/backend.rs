@@ -34,6 +34,7 @@ impl BackendKind {
     }
 }
 
+#[derive(Clone)]
 pub struct ChosenDevice {
     pub device: Device,
     pub kind: BackendKind,

@@ -4,8 +4,8 @@ use burn::prelude::*;
 
 use super::backend::{BackendKind, ChosenDevice};
 use super::fetch;
-use crate::data::IMAGE_PIXELS;
-use crate::model::Vae;
+use crate::data::{pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
+use crate::model::{Vae, MODEL_SIDE};
 use crate::weights::{self, Manifest};
 
 pub struct Engine {
@@ -22,16 +22,15 @@ pub enum LoadStep {
     Preparing,
 }
 
-/// Downloads the model named `model_name` from `models/`, checks it against its
-/// manifest and loads it onto the chosen device.
-pub async fn load(
-    model_name: &str,
-    chosen: &ChosenDevice,
-    report: impl Fn(LoadStep),
-) -> Result<Engine, String> {
-    let manifest_url = format!("models/{model_name}.json");
-    let manifest = weights::parse_manifest(&fetch::fetch_text(&manifest_url).await?)
-        .map_err(|e| format!("{manifest_url}: {e}"))?;
+/// μ and log σ² of encoded images, `latent` values per image, image by image.
+pub struct Encoded {
+    pub mean: Vec<f32>,
+    pub log_var: Vec<f32>,
+}
+
+/// Downloads the weights `manifest` names from `models/`, checks them against it and
+/// loads them onto the chosen device.
+pub async fn load(manifest: Manifest, chosen: &ChosenDevice, report: impl Fn(LoadStep)) -> Result<Engine, String> {
     let weights_url = format!("models/{}", manifest.weights);
     report(LoadStep::Downloading {
         received: 0,
@@ -42,8 +41,7 @@ pub async fn load(
     })
     .await?;
     report(LoadStep::Preparing);
-    let model = weights::load_model(&manifest, &bytes, &chosen.device)
-        .map_err(|e| format!("{weights_url}: {e}"))?;
+    let model = weights::load_model(&manifest, &bytes, &chosen.device).map_err(|e| format!("{weights_url}: {e}"))?;
     Ok(Engine {
         model,
         device: chosen.device.clone(),
@@ -55,6 +53,10 @@ pub async fn load(
 impl Engine {
     pub fn latent(&self) -> usize {
         self.manifest.latent
+    }
+
+    fn failed(&self, doing: &str, error: impl std::fmt::Debug) -> String {
+        format!("the {} backend failed while {doing}: {error:?}", self.backend.label())
     }
 
     /// Decodes latent points (`latents` holds n × latent values, point by point) in one
@@ -74,10 +76,41 @@ impl Engine {
             .decode(z)
             .into_data_async()
             .await
-            .map_err(|e| format!("the {} backend failed while decoding: {e:?}", self.backend.label()))?
+            .map_err(|e| self.failed("decoding", e))?
             .try_into_vec::<f32>()
             .map_err(|e| format!("unexpected decoder output: {e:?}"))?;
         debug_assert_eq!(pixels.len(), count * IMAGE_PIXELS);
         Ok(pixels)
+    }
+
+    /// Encodes 28×28 images (n × 784 values in [0, 1], image by image) in one batch.
+    pub async fn encode(&self, images: &[f32]) -> Result<Encoded, String> {
+        if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {
+            return Err(format!(
+                "expected 28×28 images of {IMAGE_PIXELS} values, got {} values in all",
+                images.len()
+            ));
+        }
+        let count = images.len() / IMAGE_PIXELS;
+        let mut padded = Vec::with_capacity(count * MODEL_PIXELS);
+        for image in images.chunks_exact(IMAGE_PIXELS) {
+            padded.extend(pad_to_model_side(image));
+        }
+        let inputs = Tensor::<4>::from_data(
+            TensorData::new(padded, [count, 1, MODEL_SIDE, MODEL_SIDE]),
+            &self.device,
+        );
+        let (mean, log_var) = self.model.encoder.forward(inputs);
+        let read = |t: Tensor<2>| async move {
+            t.into_data_async()
+                .await
+                .map_err(|e| self.failed("encoding", e))?
+                .try_into_vec::<f32>()
+                .map_err(|e| format!("unexpected encoder output: {e:?}"))
+        };
+        Ok(Encoded {
+            mean: read(mean).await?,
+            log_var: read(log_var).await?,
+        })
     }
 }

@@ -1,11 +1,22 @@
 //! The web page: leptos UI, backend choice, model loading and the `window.latentlab` API.
 
+mod address;
 mod api;
 mod app;
 mod backend;
+mod canvas;
+mod compare;
 mod engine;
 mod fetch;
+mod grid_view;
+mod history_view;
+mod live;
+mod map_view;
+mod picker;
+mod samples;
 mod session;
+mod sliders;
+mod traversal;
 
 use leptos::prelude::*;
 

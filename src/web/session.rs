@@ -1,54 +1,193 @@
-//! What the page and the JS API share: the loaded engine and the `ready` promise.
+//! What the page and the JS API share: the chosen backend, the models loaded so far
+//! (kept, so that switching back is instant), their latent maps and histories, the
+//! model on show, and the promises that wait for it.
 
 use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 
-use super::engine::Engine;
+use super::backend::ChosenDevice;
+use super::engine::{self, Engine, LoadStep};
+use super::fetch;
+use crate::artifacts::{History, LatentMap};
+use crate::catalogue::ShippedModel;
+use crate::weights::{self, Manifest};
 
 #[derive(Clone)]
 pub struct Session {
-    engine: Rc<OnceCell<Rc<Engine>>>,
-    ready: Promise,
-    settle: Rc<RefCell<Option<(Function, Function)>>>,
+    inner: Rc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    backend: OnceCell<ChosenDevice>,
+    manifests: RefCell<HashMap<String, Arc<Manifest>>>,
+    engines: RefCell<HashMap<String, Rc<Engine>>>,
+    maps: RefCell<HashMap<String, Arc<LatentMap>>>,
+    histories: RefCell<HashMap<String, Arc<History>>>,
+    shown: RefCell<Option<Rc<Engine>>>,
+    /// Settles `ready`: resolve, reject.
+    first_show: RefCell<Option<(Function, Function)>>,
+    ready: OnceCell<Promise>,
+    /// How the page switches model (set by the page once it is mounted).
+    switcher: RefCell<Option<Rc<dyn Fn(String)>>>,
+    /// `use(name)` calls waiting for that model to be shown: name, resolve, reject.
+    waiting: RefCell<Vec<(String, Function, Function)>>,
 }
 
 impl Session {
     pub fn new() -> Self {
+        let inner = Rc::new(Inner::default());
         let mut settle = None;
         let ready = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-        Self {
-            engine: Rc::new(OnceCell::new()),
-            ready,
-            settle: Rc::new(RefCell::new(settle)),
+        *inner.first_show.borrow_mut() = settle;
+        let _ = inner.ready.set(ready);
+        Self { inner }
+    }
+
+    /// Resolves once the first model is loaded and its views painted; rejects with the
+    /// reason when that fails.
+    pub fn ready(&self) -> Promise {
+        self.inner.ready.get().cloned().expect("set in new")
+    }
+
+    pub fn set_backend(&self, chosen: ChosenDevice) {
+        let _ = self.inner.backend.set(chosen);
+    }
+
+    pub fn backend(&self) -> Option<&ChosenDevice> {
+        self.inner.backend.get()
+    }
+
+    /// The model the page shows now.
+    pub fn shown(&self) -> Option<Rc<Engine>> {
+        self.inner.shown.borrow().clone()
+    }
+
+    pub async fn manifest(&self, name: &str) -> Result<Arc<Manifest>, String> {
+        if let Some(found) = self.inner.manifests.borrow().get(name) {
+            return Ok(found.clone());
         }
+        let plain_name = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !plain_name {
+            let known: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
+            return Err(format!("\"{name}\" is not a model name; the models are {}", known.join(", ")));
+        }
+        let url = format!("models/{name}.json");
+        let manifest = weights::parse_manifest(&fetch::fetch_text(&url).await?).map_err(|e| format!("{url}: {e}"))?;
+        let manifest = Arc::new(manifest);
+        self.inner.manifests.borrow_mut().insert(name.to_string(), manifest.clone());
+        Ok(manifest)
     }
 
-    /// Resolves once the model is loaded and the first view painted; rejects with
-    /// the reason when loading fails.
-    pub fn ready(&self) -> &Promise {
-        &self.ready
+    /// The model called `name`, downloaded and loaded the first time it is asked for.
+    pub async fn engine(&self, name: &str, report: impl Fn(LoadStep)) -> Result<Rc<Engine>, String> {
+        if let Some(found) = self.inner.engines.borrow().get(name) {
+            return Ok(found.clone());
+        }
+        let manifest = self.manifest(name).await?;
+        let chosen = self.backend().ok_or("the compute backend has not started")?;
+        let engine = Rc::new(engine::load((*manifest).clone(), chosen, report).await?);
+        self.inner.engines.borrow_mut().insert(name.to_string(), engine.clone());
+        Ok(engine)
     }
 
-    pub fn engine(&self) -> Option<Rc<Engine>> {
-        self.engine.get().cloned()
+    /// The shipped encodings of the model's test images (`NAME.map.bin`).
+    pub async fn latent_map(&self, name: &str) -> Result<Arc<LatentMap>, String> {
+        if let Some(found) = self.inner.maps.borrow().get(name) {
+            return Ok(found.clone());
+        }
+        let url = format!("models/{name}.map.bin");
+        let bytes = fetch::fetch_bytes(&url, |_, _| {}).await?;
+        let map = Arc::new(LatentMap::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?);
+        self.inner.maps.borrow_mut().insert(name.to_string(), map.clone());
+        Ok(map)
     }
 
-    pub fn set_engine(&self, engine: Rc<Engine>) {
-        let _ = self.engine.set(engine);
+    /// The model's training history (`NAME.history.bin`).
+    pub async fn history(&self, name: &str) -> Result<Arc<History>, String> {
+        if let Some(found) = self.inner.histories.borrow().get(name) {
+            return Ok(found.clone());
+        }
+        let url = format!("models/{name}.history.bin");
+        let bytes = fetch::fetch_bytes(&url, |_, _| {}).await?;
+        let history = Arc::new(History::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?);
+        self.inner.histories.borrow_mut().insert(name.to_string(), history.clone());
+        Ok(history)
     }
 
-    pub fn mark_ready(&self) {
-        if let Some((resolve, _)) = self.settle.borrow_mut().take() {
+    pub fn set_switcher(&self, switcher: impl Fn(String) + 'static) {
+        *self.inner.switcher.borrow_mut() = Some(Rc::new(switcher));
+    }
+
+    /// Asks the page to show model `name`; the promise settles once it does (or fails to).
+    pub fn request(&self, name: String) -> Promise {
+        let already_shown = self.shown().is_some_and(|engine| engine.manifest.name == name);
+        let switcher = self.inner.switcher.borrow().clone();
+        Promise::new(&mut |resolve, reject| {
+            if already_shown {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            } else if let Some(switch) = &switcher {
+                self.inner.waiting.borrow_mut().push((name.clone(), resolve, reject));
+                switch(name.clone());
+            } else {
+                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("the page has not started"));
+            }
+        })
+    }
+
+    /// The page is about to show `engine`'s model: decode and encode use it from now on.
+    pub fn set_shown(&self, engine: Rc<Engine>) {
+        *self.inner.shown.borrow_mut() = Some(engine);
+    }
+
+    /// The page shows model `name`, painted: `ready` and `use(name)` resolve.
+    pub fn mark_shown(&self, name: &str) {
+        if let Some((resolve, _)) = self.inner.first_show.borrow_mut().take() {
             let _ = resolve.call0(&JsValue::UNDEFINED);
         }
+        self.settle_waiting(|waiting| waiting == name, |(resolve, _)| resolve.call0(&JsValue::UNDEFINED));
+        // A request overtaken by this one will not be shown: say so instead of hanging.
+        let overtaken = format!("the page switched to {name} before this model was shown");
+        let error: JsValue = js_sys::Error::new(&overtaken).into();
+        self.settle_waiting(|_| true, |(_, reject)| reject.call1(&JsValue::UNDEFINED, &error));
     }
 
-    pub fn mark_failed(&self, reason: &str) {
-        if let Some((_, reject)) = self.settle.borrow_mut().take() {
-            let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(reason));
+    /// Showing model `name` failed (or was overtaken by another request).
+    pub fn mark_failed(&self, name: &str, reason: &str) {
+        let error: JsValue = js_sys::Error::new(reason).into();
+        if self.shown().is_none() {
+            if let Some((_, reject)) = self.inner.first_show.borrow_mut().take() {
+                let _ = reject.call1(&JsValue::UNDEFINED, &error);
+            }
         }
+        self.settle_waiting(|waiting| waiting == name, |(_, reject)| reject.call1(&JsValue::UNDEFINED, &error));
+    }
+
+    fn settle_waiting(
+        &self,
+        matches: impl Fn(&str) -> bool,
+        settle: impl Fn(&(Function, Function)) -> Result<JsValue, JsValue>,
+    ) {
+        let settled: Vec<(String, Function, Function)> = {
+            let mut waiting = self.inner.waiting.borrow_mut();
+            let (now, later) = waiting.drain(..).partition(|(name, _, _)| matches(name));
+            *waiting = later;
+            now
+        };
+        for (_, resolve, reject) in settled {
+            let _ = settle(&(resolve, reject));
+        }
+    }
+}
+
+impl Session {
+    /// The model called `name` if it has been loaded already.
+    pub fn cached_engine(&self, name: &str) -> Option<Rc<Engine>> {
+        self.inner.engines.borrow().get(name).cloned()
     }
 }

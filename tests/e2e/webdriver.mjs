@@ -122,6 +122,41 @@ export class Session {
     });
   }
 
+  /** The WebDriver reference of the first element matching `css`. */
+  async element(css) {
+    const found = await this.command('POST', '/element', { using: 'css selector', value: css });
+    return Object.values(found)[0];
+  }
+
+  async click(css) {
+    return this.command('POST', `/element/${await this.element(css)}/click`, {});
+  }
+
+  /** Types `text` into the element (WebDriver key codes: '\uE014' is the right arrow). */
+  async sendKeys(css, text) {
+    return this.command('POST', `/element/${await this.element(css)}/value`, { text });
+  }
+
+  /** Real pointer input: moves to (x, y) relative to the element's centre, optionally clicks. */
+  async pointerAt(css, x, y, { click = false } = {}) {
+    const origin = { 'element-6066-11e4-a52e-4f735466cecf': await this.element(css) };
+    const actions = [{ type: 'pointerMove', duration: 0, origin, x: Math.round(x), y: Math.round(y) }];
+    if (click) actions.push({ type: 'pointerDown', button: 0 }, { type: 'pointerUp', button: 0 });
+    await this.command('POST', '/actions', {
+      actions: [{ type: 'pointer', id: 'mouse', parameters: { pointerType: 'mouse' }, actions }],
+    });
+    await this.command('DELETE', '/actions');
+  }
+
+  /** Sends a Chrome DevTools Protocol command through chromedriver. */
+  cdp(cmd, params = {}) {
+    return this.command('POST', '/goog/cdp/execute', { cmd, params });
+  }
+
+  async setWindowSize(width, height) {
+    return this.command('POST', '/window/rect', { width, height });
+  }
+
   async screenshot() {
     return Buffer.from(await this.command('GET', '/screenshot'), 'base64');
   }

@@ -1,0 +1,135 @@
+//! The models latentlab ships, and how the page names them.
+
+/// A dataset the models were trained on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatasetId {
+    Mnist,
+    FashionMnist,
+}
+
+impl DatasetId {
+    pub const ALL: [DatasetId; 2] = [DatasetId::Mnist, DatasetId::FashionMnist];
+
+    /// The name used in manifests and model names ("mnist", "fashion-mnist").
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetId::Mnist => "mnist",
+            DatasetId::FashionMnist => "fashion-mnist",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DatasetId::Mnist => "MNIST digits",
+            DatasetId::FashionMnist => "Fashion-MNIST clothes",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+/// Which of the three models of a dataset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    Vae2d,
+    Vae16d,
+    Ae2d,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 3] = [Variant::Vae2d, Variant::Vae16d, Variant::Ae2d];
+
+    /// The suffix of the model name ("vae-2d", "vae-16d", "ae-2d").
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Variant::Vae2d => "vae-2d",
+            Variant::Vae16d => "vae-16d",
+            Variant::Ae2d => "ae-2d",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Variant::Vae2d => "2-D VAE",
+            Variant::Vae16d => "16-D VAE",
+            Variant::Ae2d => "2-D autoencoder",
+        }
+    }
+
+    /// "vae" or "ae", as in the manifest's `kind`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Variant::Vae2d | Variant::Vae16d => "vae",
+            Variant::Ae2d => "ae",
+        }
+    }
+
+    pub fn latent(self) -> usize {
+        match self {
+            Variant::Vae2d | Variant::Ae2d => 2,
+            Variant::Vae16d => 16,
+        }
+    }
+}
+
+/// One shipped model: `www/models/NAME.json` and the files it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShippedModel {
+    pub dataset: DatasetId,
+    pub variant: Variant,
+}
+
+impl ShippedModel {
+    pub fn name(self) -> String {
+        format!("{}-{}", self.dataset.name(), self.variant.suffix())
+    }
+
+    /// Every model the page offers, datasets first, in the picker's order.
+    pub fn all() -> impl Iterator<Item = ShippedModel> {
+        DatasetId::ALL.into_iter().flat_map(|dataset| {
+            Variant::ALL.into_iter().map(move |variant| ShippedModel { dataset, variant })
+        })
+    }
+
+    pub fn find(name: &str) -> Option<ShippedModel> {
+        Self::all().find(|m| m.name() == name)
+    }
+
+    /// The same dataset's model of another variant.
+    pub fn with_variant(self, variant: Variant) -> ShippedModel {
+        ShippedModel { variant, ..self }
+    }
+}
+
+/// The model the page opens with.
+pub const DEFAULT_MODEL: ShippedModel = ShippedModel {
+    dataset: DatasetId::FashionMnist,
+    variant: Variant::Vae2d,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_models_with_unique_names_that_round_trip() {
+        let names: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
+        assert_eq!(names.len(), 6);
+        assert!(names.contains(&"fashion-mnist-vae-2d".to_string()));
+        assert!(names.contains(&"mnist-ae-2d".to_string()));
+        for name in &names {
+            assert_eq!(ShippedModel::find(name).unwrap().name(), *name);
+        }
+        assert_eq!(ShippedModel::find("mnist-vae-3d"), None);
+    }
+
+    #[test]
+    fn variants_keep_the_dataset() {
+        let ae = DEFAULT_MODEL.with_variant(Variant::Ae2d);
+        assert_eq!(ae.name(), "fashion-mnist-ae-2d");
+        assert_eq!(ae.variant.kind(), "ae");
+        assert_eq!(DatasetId::from_name("mnist"), Some(DatasetId::Mnist));
+    }
+}

@@ -1,0 +1,220 @@
+//! Drawing on canvases: decoded images, scatter plots of the latent plane, line
+//! charts, and saving a canvas as a PNG.
+
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+use crate::model::IMAGE_SIDE;
+use crate::mosaic::tile_greyscale;
+use crate::plane::Space;
+
+/// Colours of the ten classes (Tableau 10), legible on the page's dark background.
+pub const CLASS_COLOURS: [&str; 10] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+];
+
+pub fn context(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, String> {
+    canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into().ok())
+        .ok_or_else(|| "this browser gives no 2-D canvas context".to_string())
+}
+
+/// Paints decoded 28×28 images, `columns` per row, at one canvas pixel per image pixel
+/// (CSS scales the canvas up). Resizes the canvas to fit.
+pub fn paint_images(canvas: &HtmlCanvasElement, pixels: &[f32], columns: usize) -> Result<(), String> {
+    let (rgba, width, height) = tile_greyscale(pixels, IMAGE_SIDE, columns);
+    if width == 0 || height == 0 {
+        return Err("nothing to paint".to_string());
+    }
+    if canvas.width() != width as u32 || canvas.height() != height as u32 {
+        canvas.set_width(width as u32);
+        canvas.set_height(height as u32);
+    }
+    let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
+        .map_err(|e: JsValue| format!("could not build the image: {e:?}"))?;
+    context(canvas)?
+        .put_image_data(&image, 0.0, 0.0)
+        .map_err(|e| format!("could not paint: {e:?}"))
+}
+
+/// Records on the canvas which latent points it shows, as JSON, for tests and tools.
+pub fn tag_points(canvas: &HtmlCanvasElement, points: &[Vec<f32>]) {
+    let json = serde_json::to_string(points).unwrap_or_default();
+    let _ = canvas.set_attribute("data-z", &json);
+}
+
+/// A point drawn on top of a scatter plot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Marker {
+    pub z: [f32; 2],
+    pub style: MarkerStyle,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkerStyle {
+    /// The sliders' point: a white ring.
+    Current,
+    /// A pinned point: a yellow ring with a cross.
+    Pinned,
+    /// A sample from the prior: a small white cross.
+    Sample,
+}
+
+/// Clears the canvas, then scatters 2-D latent points (`means`, flat) coloured by label,
+/// in `space`, and draws the markers over them. The canvas keeps its size.
+pub fn paint_scatter(
+    canvas: &HtmlCanvasElement,
+    space: Space,
+    means: &[f32],
+    labels: &[u8],
+    markers: &[Marker],
+    transparent: bool,
+) -> Result<(), String> {
+    let ctx = context(canvas)?;
+    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    ctx.clear_rect(0.0, 0.0, width, height);
+    if !transparent {
+        ctx.set_fill_style_str("#0b0d10");
+        ctx.fill_rect(0.0, 0.0, width, height);
+        draw_axes(&ctx, space, width, height);
+    }
+    let radius = (width / 280.0).max(1.0);
+    ctx.set_global_alpha(if transparent { 0.8 } else { 0.7 });
+    for (point, &label) in means.chunks_exact(2).zip(labels) {
+        let [x, y] = space.to_unit([f64::from(point[0]), f64::from(point[1])]);
+        if !(0.0..=1.0).contains(&x) || !(0.0..=1.0).contains(&y) {
+            continue;
+        }
+        ctx.set_fill_style_str(CLASS_COLOURS[usize::from(label) % 10]);
+        ctx.fill_rect(x * width - radius, y * height - radius, 2.0 * radius, 2.0 * radius);
+    }
+    ctx.set_global_alpha(1.0);
+    for marker in markers {
+        draw_marker(&ctx, space, marker, width, height);
+    }
+    Ok(())
+}
+
+fn draw_axes(ctx: &CanvasRenderingContext2d, space: Space, width: f64, height: f64) {
+    ctx.set_stroke_style_str("#2a2f37");
+    ctx.set_line_width(1.0);
+    ctx.set_fill_style_str("#8a9099");
+    ctx.set_font(&format!("{}px sans-serif", (width / 45.0).round().max(10.0)));
+    for (at, label) in space.ticks() {
+        let (x, y) = (at * width, (1.0 - at) * height);
+        ctx.begin_path();
+        ctx.move_to(x, 0.0);
+        ctx.line_to(x, height);
+        ctx.move_to(0.0, y);
+        ctx.line_to(width, y);
+        ctx.stroke();
+        let _ = ctx.fill_text(&label, x + 3.0, height - 4.0);
+        let _ = ctx.fill_text(&label, 3.0, y - 3.0);
+    }
+}
+
+fn draw_marker(ctx: &CanvasRenderingContext2d, space: Space, marker: &Marker, width: f64, height: f64) {
+    let [x, y] = space.to_unit([f64::from(marker.z[0]), f64::from(marker.z[1])]);
+    let (x, y) = (x.clamp(0.0, 1.0) * width, y.clamp(0.0, 1.0) * height);
+    let size = width / 70.0;
+    ctx.begin_path();
+    match marker.style {
+        MarkerStyle::Current => {
+            ctx.set_stroke_style_str("#ffffff");
+            ctx.set_line_width(size / 3.0);
+            let _ = ctx.arc(x, y, size, 0.0, std::f64::consts::TAU);
+        }
+        MarkerStyle::Pinned => {
+            ctx.set_stroke_style_str("#ffd54f");
+            ctx.set_line_width(size / 3.0);
+            let _ = ctx.arc(x, y, size * 1.3, 0.0, std::f64::consts::TAU);
+            ctx.move_to(x - size * 2.0, y);
+            ctx.line_to(x + size * 2.0, y);
+            ctx.move_to(x, y - size * 2.0);
+            ctx.line_to(x, y + size * 2.0);
+        }
+        MarkerStyle::Sample => {
+            ctx.set_stroke_style_str("#ffffff");
+            ctx.set_line_width(size / 4.0);
+            ctx.move_to(x - size * 0.7, y - size * 0.7);
+            ctx.line_to(x + size * 0.7, y + size * 0.7);
+            ctx.move_to(x - size * 0.7, y + size * 0.7);
+            ctx.line_to(x + size * 0.7, y - size * 0.7);
+        }
+    }
+    ctx.stroke();
+}
+
+/// A line chart of per-epoch losses (one series per entry of `series`: label, colour,
+/// values), with a vertical line at `highlight` (an index into the values).
+pub fn paint_loss_chart(
+    canvas: &HtmlCanvasElement,
+    series: &[(&str, &str, Vec<f32>)],
+    highlight: Option<usize>,
+) -> Result<(), String> {
+    let ctx = context(canvas)?;
+    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    let (left, right, top, bottom) = (48.0, 8.0, 10.0, 24.0);
+    ctx.set_fill_style_str("#0b0d10");
+    ctx.fill_rect(0.0, 0.0, width, height);
+    let finite = series.iter().flat_map(|(_, _, v)| v.iter().copied()).filter(|v| v.is_finite());
+    let (low, high) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let count = series.iter().map(|(_, _, v)| v.len()).max().unwrap_or(0);
+    if count < 2 || !low.is_finite() {
+        return Ok(());
+    }
+    let (low, high) = (f64::from(low), f64::from(high).max(f64::from(low) + 1e-3));
+    let x_of = |i: usize| left + (width - left - right) * i as f64 / (count - 1) as f64;
+    let y_of = |v: f64| top + (height - top - bottom) * (1.0 - (v - low) / (high - low));
+    ctx.set_font("11px sans-serif");
+    ctx.set_fill_style_str("#8a9099");
+    let _ = ctx.fill_text(&format!("{high:.0}"), 4.0, top + 8.0);
+    let _ = ctx.fill_text(&format!("{low:.0}"), 4.0, height - bottom);
+    let _ = ctx.fill_text("epoch 1", left, height - 6.0);
+    let _ = ctx.fill_text(&format!("{count}"), width - right - 14.0, height - 6.0);
+    if let Some(at) = highlight.filter(|&at| at < count) {
+        ctx.set_stroke_style_str("#ffd54f");
+        ctx.set_line_width(1.0);
+        ctx.begin_path();
+        ctx.move_to(x_of(at), top);
+        ctx.line_to(x_of(at), height - bottom);
+        ctx.stroke();
+    }
+    for (index, (label, colour, values)) in series.iter().enumerate() {
+        ctx.set_stroke_style_str(colour);
+        ctx.set_line_width(2.0);
+        ctx.begin_path();
+        let mut started = false;
+        for (i, v) in values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
+            let (x, y) = (x_of(i), y_of(f64::from(*v)));
+            if started {
+                ctx.line_to(x, y);
+            } else {
+                ctx.move_to(x, y);
+                started = true;
+            }
+        }
+        ctx.stroke();
+        ctx.set_fill_style_str(colour);
+        let _ = ctx.fill_text(label, width - right - 150.0, top + 12.0 + 14.0 * index as f64);
+    }
+    Ok(())
+}
+
+/// Offers the canvas to the user as a PNG download called `file_name`.
+pub fn save_png(canvas: &HtmlCanvasElement, file_name: &str) -> Result<(), String> {
+    let url = canvas.to_data_url_with_type("image/png").map_err(|e| format!("could not encode the PNG: {e:?}"))?;
+    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let link: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(|e| format!("{e:?}"))?
+        .dyn_into()
+        .map_err(|_| "not an anchor")?;
+    link.set_href(&url);
+    link.set_download(file_name);
+    link.click();
+    Ok(())
+}

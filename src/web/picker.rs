@@ -1,0 +1,48 @@
+//! Choosing the dataset and the model; the page loads it on demand.
+
+use leptos::prelude::*;
+
+use super::app::Shown;
+use crate::catalogue::{DatasetId, ShippedModel, Variant, DEFAULT_MODEL};
+
+#[component]
+pub fn ModelPicker(requested: RwSignal<String>, shown: RwSignal<Option<Shown>>) -> impl IntoView {
+    let current = move || ShippedModel::find(&requested.get()).unwrap_or(DEFAULT_MODEL);
+    let is_loading = move || shown.with(|s| s.as_ref().map(|s| s.name.as_str()) != Some(requested.get().as_str()));
+    let dataset_button = move |dataset: DatasetId| {
+        view! {
+            <button
+                type="button"
+                data-testid=format!("dataset-{}", dataset.name())
+                aria-pressed=move || (current().dataset == dataset).to_string()
+                on:click=move |_| requested.set(ShippedModel { dataset, variant: current().variant }.name())
+            >
+                {dataset.label()}
+            </button>
+        }
+    };
+    let variant_button = move |variant: Variant| {
+        view! {
+            <button
+                type="button"
+                data-testid=format!("variant-{}", variant.suffix())
+                aria-pressed=move || (current().variant == variant).to_string()
+                on:click=move |_| requested.set(current().with_variant(variant).name())
+            >
+                {variant.label()}
+            </button>
+        }
+    };
+    view! {
+        <nav class="picker panel" aria-label="Choose a model" aria-busy=move || is_loading().to_string()>
+            <div class="choice" role="group" aria-label="Dataset">
+                <span class="choice-label">"Data"</span>
+                {DatasetId::ALL.into_iter().map(dataset_button).collect_view()}
+            </div>
+            <div class="choice" role="group" aria-label="Model">
+                <span class="choice-label">"Model"</span>
+                {Variant::ALL.into_iter().map(variant_button).collect_view()}
+            </div>
+        </nav>
+    }
+}
