@@ -85,6 +85,47 @@ pub fn default_latent_grid() -> Vec<[f32; 2]> {
     latent_grid(GRID_P_LOW, GRID_P_HIGH, GRID_SIZE)
 }
 
+/// How to walk between two latent points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// A straight line.
+    Linear,
+    /// Spherical: along the great circle, so the norm changes smoothly instead of
+    /// dipping towards the origin, where a Gaussian prior holds little mass in high
+    /// dimensions (White, "Sampling Generative Networks", 2016).
+    Spherical,
+}
+
+/// The point a fraction `t` of the way from `a` to `b` along `path`.
+pub fn interpolate(a: &[f32], b: &[f32], t: f64, path: Path) -> Vec<f32> {
+    let linear = |a: &[f32], b: &[f32], wa: f64, wb: f64| -> Vec<f32> {
+        a.iter().zip(b).map(|(&x, &y)| (wa * f64::from(x) + wb * f64::from(y)) as f32).collect()
+    };
+    match path {
+        Path::Linear => linear(a, b, 1.0 - t, t),
+        Path::Spherical => {
+            let norm = |v: &[f32]| v.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt();
+            let (norm_a, norm_b) = (norm(a), norm(b));
+            if norm_a < 1e-9 || norm_b < 1e-9 {
+                return linear(a, b, 1.0 - t, t);
+            }
+            let dot: f64 = a.iter().zip(b).map(|(&x, &y)| f64::from(x) * f64::from(y)).sum();
+            let omega = (dot / (norm_a * norm_b)).clamp(-1.0, 1.0).acos();
+            if omega.sin().abs() < 1e-6 {
+                return linear(a, b, 1.0 - t, t);
+            }
+            let wa = ((1.0 - t) * omega).sin() / omega.sin();
+            let wb = (t * omega).sin() / omega.sin();
+            linear(a, b, wa, wb)
+        }
+    }
+}
+
+/// `steps` points from `a` to `b` (both included) along `path`.
+pub fn interpolation_path(a: &[f32], b: &[f32], steps: usize, path: Path) -> Vec<Vec<f32>> {
+    linspace(0.0, 1.0, steps).into_iter().map(|t| interpolate(a, b, t, path)).collect()
+}
+
 /// A standard normal sample from two uniform samples in [0, 1) (Box–Muller).
 pub fn standard_normal(u1: f64, u2: f64) -> f64 {
     let u1 = 1.0 - u1; // in (0, 1], so the logarithm is finite
@@ -158,6 +199,31 @@ const FAR_DEN: [f64; 8] = [
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn both_paths_start_and_end_at_the_endpoints() {
+        let (a, b) = ([1.0f32, 0.0, 2.0], [-0.5f32, 3.0, 1.0]);
+        for path in [Path::Linear, Path::Spherical] {
+            let points = interpolation_path(&a, &b, 10, path);
+            assert_eq!(points.len(), 10);
+            for (got, want) in points[0].iter().zip(&a).chain(points[9].iter().zip(&b)) {
+                assert!((got - want).abs() < 1e-6, "{path:?}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn linear_midpoint_is_the_mean_and_spherical_keeps_the_norm() {
+        let (a, b) = ([2.0f32, 0.0], [0.0f32, 2.0]);
+        assert_eq!(interpolate(&a, &b, 0.5, Path::Linear), vec![1.0, 1.0]);
+        let mid = interpolate(&a, &b, 0.5, Path::Spherical);
+        let norm = (mid[0].powi(2) + mid[1].powi(2)).sqrt();
+        assert!((norm - 2.0).abs() < 1e-5, "slerp midpoint norm {norm}");
+        assert!((mid[0] - mid[1]).abs() < 1e-6);
+        // Parallel vectors (and the origin) fall back to the straight line.
+        assert_eq!(interpolate(&[1.0, 1.0], &[2.0, 2.0], 0.5, Path::Spherical), vec![1.5, 1.5]);
+        assert_eq!(interpolate(&[0.0, 0.0], &[2.0, 2.0], 0.5, Path::Spherical), vec![1.0, 1.0]);
+    }
 
     #[test]
     fn box_muller_samples_look_standard_normal() {

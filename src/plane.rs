@@ -98,6 +98,17 @@ pub fn format_signed(value: f64, decimals: usize) -> String {
     }
 }
 
+/// Points on the k-σ ellipse of a diagonal Gaussian N(μ, diag(σ²)) in the plane,
+/// `count` of them around the outline, as latent points (map them with a [`Space`]).
+pub fn ellipse_outline(mean: [f64; 2], sigma: [f64; 2], k: f64, count: usize) -> Vec<[f64; 2]> {
+    (0..=count)
+        .map(|i| {
+            let angle = std::f64::consts::TAU * i as f64 / count as f64;
+            [mean[0] + k * sigma[0] * angle.cos(), mean[1] + k * sigma[1] * angle.sin()]
+        })
+        .collect()
+}
+
 /// The latent points of a traversal: `count` copies of `base` in which dimension
 /// `dimension` runs evenly from `low` to `high`.
 pub fn traversal(base: &[f32], dimension: usize, low: f64, high: f64, count: usize) -> Vec<Vec<f32>> {
@@ -180,6 +191,16 @@ mod tests {
         assert_eq!(format_signed(-1.644, 2), "−1.64");
         assert_eq!(format_signed(-0.001, 2), "0.00");
         assert_eq!(format_signed(2.0, 1), "2.0");
+    }
+
+    #[test]
+    fn the_ellipse_reaches_k_sigma_along_each_axis() {
+        let outline = ellipse_outline([1.0, -1.0], [0.5, 0.2], 2.0, 4);
+        assert_eq!(outline.len(), 5);
+        assert!(close(outline[0], [2.0, -1.0]));
+        assert!(close(outline[1], [1.0, -0.6]));
+        assert!(close(outline[2], [0.0, -1.0]));
+        assert!(close(outline[4], outline[0]));
     }
 
     #[test]

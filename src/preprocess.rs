@@ -106,7 +106,8 @@ pub fn drawing_to_mnist(image: &[f32], width: usize, height: usize) -> Result<Ve
     let ink = ink_box(image, width, height).ok_or(DrawingError::Empty)?;
     let (ink_w, ink_h) = (ink.right - ink.left, ink.bottom - ink.top);
     let side = width.max(height);
-    if ink_w.max(ink_h) * 25 < side {
+    // Under an eighth of the canvas is a dot or a tap (one brush dab on the pad is 8%).
+    if ink_w.max(ink_h) * 8 < side {
         return Err(DrawingError::TooSmall);
     }
     // Ink confined to a band along the border (under 6% of the canvas deep) is a slip of
@@ -195,7 +196,7 @@ mod tests {
     fn empty_tiny_and_edge_drawings_are_refused() {
         assert_eq!(drawing_to_mnist(&vec![0.0; 280 * 280], 280, 280), Err(DrawingError::Empty));
         assert_eq!(drawing_to_mnist(&vec![0.05; 280 * 280], 280, 280), Err(DrawingError::Empty));
-        let dot = canvas_with_rect(280, 140, 140, 6, 6);
+        let dot = canvas_with_rect(280, 140, 140, 22, 22);
         assert_eq!(drawing_to_mnist(&dot, 280, 280), Err(DrawingError::TooSmall));
         let left_edge = canvas_with_rect(280, 0, 20, 8, 200);
         assert_eq!(drawing_to_mnist(&left_edge, 280, 280), Err(DrawingError::OnlyAtEdge));

@@ -15,7 +15,10 @@ use leptos::task::spawn_local;
 use super::address;
 use super::backend::{self, BackendKind};
 use super::compare::ComparePanel;
+use super::draw::DrawPanel;
 use super::engine::LoadStep;
+use super::interpolation::InterpolationPanel;
+use super::tray::TrayPanel;
 use super::grid_view::GridView;
 use super::history_view::HistoryPanel;
 use super::map_view::MapView;
@@ -75,6 +78,34 @@ pub struct Views {
     pub samples: RwSignal<Vec<Vec<f32>>>,
     /// The point clicked on the map.
     pub pinned: RwSignal<Option<[f32; 2]>>,
+    /// The person's drawing, encoded by the model on show.
+    pub drawn: RwSignal<Option<Encoding>>,
+    /// Encoded drawings and test images, for interpolation.
+    pub tray: RwSignal<Vec<TrayItem>>,
+    /// The interpolation path on show.
+    pub path: RwSignal<Vec<Vec<f32>>>,
+}
+
+/// μ and σ of one encoded image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoding {
+    pub mu: Vec<f32>,
+    pub sigma: Vec<f32>,
+}
+
+/// An item of the tray: a drawing (its 28×28 input kept, so it can be re-encoded by
+/// another model) or a test image picked from the latent map (μ only: the dataset's
+/// images are not shipped, so its thumbnail is the decode of μ).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrayItem {
+    pub id: u64,
+    pub label: String,
+    /// The model whose encoding this is.
+    pub model: String,
+    pub thumbnail: Arc<Vec<f32>>,
+    pub mu: Vec<f32>,
+    pub sigma: Option<Vec<f32>>,
+    pub input: Option<Arc<Vec<f32>>>,
 }
 
 #[component]
@@ -87,6 +118,9 @@ pub fn App(session: Session) -> impl IntoView {
         point: RwSignal::new(Vec::new()),
         samples: RwSignal::new(Vec::new()),
         pinned: RwSignal::new(None),
+        drawn: RwSignal::new(None),
+        tray: RwSignal::new(Vec::new()),
+        path: RwSignal::new(Vec::new()),
     };
     let initial_point = address::query_param("z").and_then(|z| address::parse_point(&z));
 
@@ -155,6 +189,11 @@ pub fn App(session: Session) -> impl IntoView {
                     <SamplesPanel session=session.clone() views=views />
                 </div>
                 <TraversalPanel session=session.clone() views=views />
+                <div class="two-up">
+                    <DrawPanel session=session.clone() views=views />
+                    <TrayPanel session=session.clone() views=views />
+                </div>
+                <InterpolationPanel session=session.clone() views=views />
                 <ComparePanel session=session.clone() views=views />
                 <HistoryPanel session=session.clone() views=views />
             </div>
@@ -219,6 +258,8 @@ async fn show_model(
     session.set_shown(engine);
     views.pinned.set(None);
     views.samples.set(Vec::new());
+    views.drawn.set(None);
+    views.path.set(Vec::new());
     views.point.set(point);
     views.shown.set(Some(Shown {
         name: name.to_string(),

@@ -218,3 +218,36 @@ pub fn save_png(canvas: &HtmlCanvasElement, file_name: &str) -> Result<(), Strin
     link.click();
     Ok(())
 }
+
+/// Draws a polyline through latent points (`points`, each 2-D) over a scatter plot in
+/// `space`, with a dot at each point.
+pub fn draw_path(canvas: &HtmlCanvasElement, space: Space, points: &[[f64; 2]], colour: &str, dots: bool) -> Result<(), String> {
+    let ctx = context(canvas)?;
+    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    let to_canvas = |z: &[f64; 2]| {
+        let [x, y] = space.to_unit(*z);
+        (x * width, y * height)
+    };
+    ctx.set_stroke_style_str(colour);
+    ctx.set_fill_style_str(colour);
+    ctx.set_line_width((width / 280.0).max(1.5));
+    ctx.begin_path();
+    for (index, point) in points.iter().enumerate() {
+        let (x, y) = to_canvas(point);
+        if index == 0 {
+            ctx.move_to(x, y);
+        } else {
+            ctx.line_to(x, y);
+        }
+    }
+    ctx.stroke();
+    if dots {
+        for point in points {
+            let (x, y) = to_canvas(point);
+            ctx.begin_path();
+            let _ = ctx.arc(x, y, width / 160.0, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+        }
+    }
+    Ok(())
+}

@@ -28,6 +28,13 @@ pub struct Encoded {
     pub log_var: Vec<f32>,
 }
 
+impl Encoded {
+    /// σ = exp(½ log σ²).
+    pub fn sigma(&self) -> Vec<f32> {
+        self.log_var.iter().map(|v| (0.5 * v).exp()).collect()
+    }
+}
+
 /// Downloads the weights `manifest` names from `models/`, checks them against it and
 /// loads them onto the chosen device.
 pub async fn load(manifest: Manifest, chosen: &ChosenDevice, report: impl Fn(LoadStep)) -> Result<Engine, String> {

@@ -7,6 +7,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use super::app::Views;
+use super::interpolation::sleep;
 use super::canvas::{paint_images, paint_loss_chart, paint_scatter};
 use super::session::Session;
 use crate::artifacts::History;
@@ -150,13 +151,4 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
             <p class="caption">"The map shows μ of 1,000 test images after each epoch (2-D models); the strip, the model's reconstructions of ten fixed test images; the chart, the mean training losses per epoch."</p>
         </section>
     }
-}
-
-async fn sleep(millis: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

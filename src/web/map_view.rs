@@ -7,11 +7,12 @@ use leptos::prelude::*;
 use web_sys::PointerEvent;
 
 use super::address::describe_point;
-use super::app::{Shown, Views};
-use super::canvas::{paint_images, paint_scatter, tag_points, Marker, MarkerStyle, CLASS_COLOURS};
+use super::app::{Encoding, Shown, Views};
+use super::canvas::{draw_path, paint_images, paint_scatter, tag_points, Marker, MarkerStyle, CLASS_COLOURS};
 use super::live::NewestOnly;
 use super::session::Session;
-use crate::plane::Space;
+use super::tray::test_image_item;
+use crate::plane::{ellipse_outline, Space};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MapSpace {
@@ -42,6 +43,8 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
         let point = views.point.get();
         let samples = views.samples.get();
         let pinned = views.pinned.get();
+        let drawn = views.drawn.get();
+        let path = views.path.get();
         views.shown.with(|shown| {
             let Some(shown) = shown.as_ref().filter(|s| s.is_planar()) else { return };
             let mut markers: Vec<Marker> = samples
@@ -61,7 +64,24 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
                 Ok(map) => (map.means.as_slice(), map.labels.as_slice()),
                 Err(_) => (&[][..], &[][..]),
             };
-            error.set(paint_scatter(&canvas, space_of(shown, which), means, labels, &markers, false).err());
+            let space = space_of(shown, which);
+            error.set(paint_scatter(&canvas, space, means, labels, &markers, false).err());
+            let as_plane = |z: &Vec<f32>| match z[..] {
+                [z1, z2] => Some([f64::from(z1), f64::from(z2)]),
+                _ => None,
+            };
+            let path: Vec<[f64; 2]> = path.iter().filter_map(as_plane).collect();
+            if path.len() >= 2 {
+                let _ = draw_path(&canvas, space, &path, "#ffffff", true);
+            }
+            if let Some(Encoding { mu, sigma }) = drawn.filter(|d| d.mu.len() == 2) {
+                let mean = [f64::from(mu[0]), f64::from(mu[1])];
+                let sigma = [f64::from(sigma[0]), f64::from(sigma[1])];
+                for (k, colour) in [(2.0, "#ffd54f88"), (1.0, "#ffd54f")] {
+                    let _ = draw_path(&canvas, space, &ellipse_outline(mean, sigma, k, 48), colour, false);
+                }
+                let _ = draw_path(&canvas, space, &[mean, mean], "#ffd54f", true);
+            }
         });
     });
 
@@ -80,6 +100,33 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
             }
         });
     });
+
+    let for_tray = session.clone();
+    let add_nearest = move |_| {
+        let Some(z) = views.pinned.get_untracked() else { return };
+        let Some(shown) = views.shown.get_untracked() else { return };
+        let Ok(map) = shown.map.clone() else { return };
+        let nearest = map
+            .means
+            .chunks_exact(2)
+            .enumerate()
+            .map(|(i, m)| (i, (m[0] - z[0]).powi(2) + (m[1] - z[1]).powi(2)))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i);
+        let Some(index) = nearest else { return };
+        let session = for_tray.clone();
+        leptos::task::spawn_local(async move {
+            let id = views.tray.with_untracked(|t| t.iter().map(|i| i.id).max().unwrap_or(0)) + 1000;
+            match test_image_item(&session, &shown.name, index, id).await {
+                Ok(item) => views.tray.update(|t| {
+                    if t.len() < super::draw::TRAY_CAPACITY {
+                        t.push(item);
+                    }
+                }),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
 
     let pinned_decodes = NewestOnly::new();
     Effect::new(move |_| {
@@ -199,6 +246,8 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
                     <span data-testid="pinned-z">{move || views.pinned.get().map(|z| describe_point(&z, 2)).unwrap_or_default()}</span>
                     <br />
                     <button type="button" on:click=move |_| views.pinned.set(None)>"Unpin"</button>
+                    " "
+                    <button type="button" data-testid="pin-to-tray" on:click=add_nearest>"Add the nearest test image to the tray"</button>
                 </p>
             </div>
             <p class="caption">

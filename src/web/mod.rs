@@ -6,10 +6,12 @@ mod app;
 mod backend;
 mod canvas;
 mod compare;
+mod draw;
 mod engine;
 mod fetch;
 mod grid_view;
 mod history_view;
+mod interpolation;
 mod live;
 mod map_view;
 mod picker;
@@ -17,6 +19,7 @@ mod samples;
 mod session;
 mod sliders;
 mod traversal;
+mod tray;
 
 use leptos::prelude::*;
 

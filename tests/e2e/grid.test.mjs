@@ -148,7 +148,7 @@ describe('the 15×15 grid in headless Chromium', () => {
           catch (e) { messages.push(e.message); }
         }
         return messages;`);
-      assert.match(errors[0], /2 dimensions/);
+      assert.match(errors[0], /has 3 numbers; a latent vector here has 2/);
       assert.match(errors[1], /no latent vectors/);
       assert.match(errors[2], /array of latent vectors/);
       assert.match(errors[3], /not a finite number/);

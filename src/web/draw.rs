@@ -1,0 +1,272 @@
+//! The drawing pad: the person draws, the page prepares the drawing as MNIST was
+//! prepared, encodes it to (μ, σ), and shows the 28×28 input beside its reconstruction.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use web_sys::PointerEvent;
+
+use super::address::describe_point;
+use super::app::{Encoding, TrayItem, Views};
+use super::canvas::{context, paint_images};
+use super::live::NewestOnly;
+use super::session::Session;
+use crate::preprocess::drawing_to_mnist;
+
+/// The pad's size in canvas pixels; CSS may show it smaller.
+const PAD_SIDE: u32 = 280;
+/// Brush width in pad pixels: after scaling a ~200 px drawing into 20 px, about 2 px,
+/// as MNIST's strokes.
+const BRUSH: f64 = 22.0;
+pub const TRAY_CAPACITY: usize = 12;
+
+type Stroke = Vec<[f32; 2]>;
+
+#[derive(Clone, Debug, PartialEq)]
+struct Drawn {
+    input: Arc<Vec<f32>>,
+    reconstruction: Arc<Vec<f32>>,
+    encoding: Encoding,
+}
+
+fn paint_strokes(canvas: &web_sys::HtmlCanvasElement, strokes: &[Stroke]) -> Result<(), String> {
+    let ctx = context(canvas)?;
+    ctx.set_fill_style_str("#000000");
+    ctx.fill_rect(0.0, 0.0, f64::from(PAD_SIDE), f64::from(PAD_SIDE));
+    ctx.set_stroke_style_str("#ffffff");
+    ctx.set_fill_style_str("#ffffff");
+    ctx.set_line_width(BRUSH);
+    ctx.set_line_cap("round");
+    ctx.set_line_join("round");
+    for stroke in strokes {
+        let Some(first) = stroke.first() else { continue };
+        ctx.begin_path();
+        if stroke.len() == 1 {
+            let _ = ctx.arc(f64::from(first[0]), f64::from(first[1]), BRUSH / 2.0, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+            continue;
+        }
+        ctx.move_to(f64::from(first[0]), f64::from(first[1]));
+        for point in &stroke[1..] {
+            ctx.line_to(f64::from(point[0]), f64::from(point[1]));
+        }
+        ctx.stroke();
+    }
+    Ok(())
+}
+
+/// The pad's pixels as grey values in [0, 1].
+fn read_pad(canvas: &web_sys::HtmlCanvasElement) -> Result<Vec<f32>, String> {
+    let data = context(canvas)?
+        .get_image_data(0.0, 0.0, f64::from(PAD_SIDE), f64::from(PAD_SIDE))
+        .map_err(|e| format!("could not read the drawing: {e:?}"))?
+        .data();
+    Ok(data.0.chunks_exact(4).map(|px| f32::from(px[0]) / 255.0).collect())
+}
+
+#[component]
+pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
+    let pad = NodeRef::<Canvas>::new();
+    let input_canvas = NodeRef::<Canvas>::new();
+    let reconstruction_canvas = NodeRef::<Canvas>::new();
+    let strokes = RwSignal::new(Vec::<Stroke>::new());
+    let result = RwSignal::new(None::<Result<Drawn, String>>);
+    let pen_down = Rc::new(Cell::new(false));
+    let encodes = NewestOnly::new();
+    let next_id = Rc::new(Cell::new(1u64));
+
+    Effect::new(move |_| {
+        let Some(canvas) = pad.get() else { return };
+        strokes.with(|s| {
+            if let Err(e) = paint_strokes(&canvas, s) {
+                result.set(Some(Err(e)));
+            }
+        });
+    });
+
+    // Encodes what the pad shows with the model on show.
+    let encode = {
+        let session = session.clone();
+        move || {
+            let Some(canvas) = pad.get_untracked() else { return };
+            if strokes.with_untracked(Vec::is_empty) {
+                result.set(None);
+                views.drawn.set(None);
+                return;
+            }
+            let prepared = read_pad(&canvas).and_then(|grey| {
+                drawing_to_mnist(&grey, PAD_SIDE as usize, PAD_SIDE as usize).map_err(|e| e.to_string())
+            });
+            let input = match prepared {
+                Ok(input) => input,
+                Err(message) => {
+                    result.set(Some(Err(message)));
+                    views.drawn.set(None);
+                    return;
+                }
+            };
+            let Some(engine) = views.shown.with_untracked(|s| s.as_ref().and_then(|s| session.cached_engine(&s.name)))
+            else {
+                return;
+            };
+            encodes.submit(async move {
+                let outcome = async {
+                    let encoded = engine.encode(&input).await?;
+                    let reconstruction = engine.decode(encoded.mean.clone()).await?;
+                    Ok::<_, String>(Drawn {
+                        input: Arc::new(input),
+                        reconstruction: Arc::new(reconstruction),
+                        encoding: Encoding { sigma: encoded.sigma(), mu: encoded.mean },
+                    })
+                }
+                .await;
+                views.drawn.set(outcome.as_ref().ok().map(|d| d.encoding.clone()));
+                result.set(Some(outcome));
+            });
+        }
+    };
+    // A new model encodes the drawing afresh.
+    let encode_again = encode.clone();
+    Effect::new(move |_| {
+        if views.shown.with(Option::is_some) {
+            encode_again();
+        }
+    });
+    Effect::new(move |_| {
+        let Some(Ok(drawn)) = result.get() else { return };
+        if let Some(canvas) = input_canvas.get() {
+            let _ = paint_images(&canvas, &drawn.input, 1);
+        }
+        if let Some(canvas) = reconstruction_canvas.get() {
+            let _ = paint_images(&canvas, &drawn.reconstruction, 1);
+        }
+    });
+
+    let pad_point = move |event: &PointerEvent| -> Option<[f32; 2]> {
+        let canvas = pad.get_untracked()?;
+        let rect = canvas.get_bounding_client_rect();
+        if rect.width() <= 0.0 {
+            return None;
+        }
+        let scale = f64::from(PAD_SIDE) / rect.width();
+        Some([
+            ((f64::from(event.client_x()) - rect.left()) * scale) as f32,
+            ((f64::from(event.client_y()) - rect.top()) * scale) as f32,
+        ])
+    };
+    let (down, moving, up) = (pen_down.clone(), pen_down.clone(), pen_down);
+    let encode_on_up = encode.clone();
+    let encode_on_undo = encode.clone();
+    let add_to_tray = move |_| {
+        let Some(Ok(drawn)) = result.get_untracked() else { return };
+        let Some(model) = views.shown.with_untracked(|s| s.as_ref().map(|s| s.name.clone())) else { return };
+        let id = next_id.get();
+        next_id.set(id + 1);
+        views.tray.update(|tray| {
+            if tray.len() < TRAY_CAPACITY {
+                tray.push(TrayItem {
+                    id,
+                    label: format!("drawing {id}"),
+                    model,
+                    thumbnail: drawn.input.clone(),
+                    mu: drawn.encoding.mu.clone(),
+                    sigma: Some(drawn.encoding.sigma.clone()),
+                    input: Some(drawn.input.clone()),
+                });
+            }
+        });
+    };
+    let tray_full = move || views.tray.with(|t| t.len() >= TRAY_CAPACITY);
+    let numbers = move || {
+        result.with(|r| match r {
+            Some(Ok(d)) => Some(view! {
+                <p class="encoding">
+                    "μ = " <span data-testid="draw-mu">{describe_point(&d.encoding.mu, 2)}</span>
+                    <br />
+                    "σ = " <span data-testid="draw-sigma">{describe_point(&d.encoding.sigma, 2)}</span>
+                </p>
+            }
+            .into_any()),
+            Some(Err(message)) => Some(view! { <p class="error" data-testid="draw-message">{message.clone()}</p> }.into_any()),
+            None => Some(view! { <p class="note" data-testid="draw-message">"Draw a digit or a garment with the mouse, a finger or a pen."</p> }.into_any()),
+        })
+    };
+    view! {
+        <section class="panel draw-panel" aria-labelledby="draw-title">
+            <h2 id="draw-title">"Draw, and see where it lands"</h2>
+            <div class="draw-layout">
+                <canvas
+                    node_ref=pad
+                    id="draw-pad"
+                    class="draw-pad"
+                    width=PAD_SIDE.to_string()
+                    height=PAD_SIDE.to_string()
+                    aria-label="Drawing pad"
+                    on:pointerdown=move |ev: PointerEvent| {
+                        ev.prevent_default();
+                        if let Some(canvas) = pad.get_untracked() {
+                            // Keep the stroke while the pointer leaves the pad: it is clipped, not lost.
+                            let _ = canvas.set_pointer_capture(ev.pointer_id());
+                        }
+                        if let Some(point) = pad_point(&ev) {
+                            down.set(true);
+                            strokes.update(|s| s.push(vec![point]));
+                        }
+                    }
+                    on:pointermove=move |ev: PointerEvent| {
+                        if moving.get() {
+                            if let Some(point) = pad_point(&ev) {
+                                strokes.update(|s| {
+                                    if let Some(stroke) = s.last_mut() {
+                                        stroke.push(point);
+                                    }
+                                });
+                            }
+                        }
+                    }
+                    on:pointerup=move |_| {
+                        if up.replace(false) {
+                            encode_on_up();
+                        }
+                    }
+                    on:pointercancel=move |_| {}
+                ></canvas>
+                <div class="draw-results">
+                    <div class="pair">
+                        <figure>
+                            <canvas node_ref=input_canvas id="draw-input" class="small-image" width="28" height="28"></canvas>
+                            <figcaption>"What the model sees (28×28)"</figcaption>
+                        </figure>
+                        <figure>
+                            <canvas node_ref=reconstruction_canvas id="draw-reconstruction" class="small-image" width="28" height="28"></canvas>
+                            <figcaption>"Decoded from μ"</figcaption>
+                        </figure>
+                    </div>
+                    {numbers}
+                </div>
+            </div>
+            <div class="controls">
+                <button type="button" data-testid="draw-undo" on:click=move |_| {
+                    strokes.update(|s| { s.pop(); });
+                    encode_on_undo();
+                }>"Undo"</button>
+                <button type="button" data-testid="draw-clear" on:click=move |_| {
+                    strokes.set(Vec::new());
+                    result.set(None);
+                    views.drawn.set(None);
+                }>"Clear"</button>
+                <button type="button" data-testid="draw-add" on:click=add_to_tray
+                    disabled=move || !matches!(result.get(), Some(Ok(_))) || tray_full()>
+                    "Add to tray"
+                </button>
+            </div>
+            <p class="caption">
+                "The drawing is cropped to its ink, scaled so its longer side is 20 px, and placed in 28×28 with its centre of mass \
+                 in the middle, as MNIST's digits were. On a 2-D model's latent map, the drawing's μ shows with its 1σ and 2σ ellipses."
+            </p>
+        </section>
+    }
+}
