@@ -34,6 +34,20 @@ enum Command {
         #[arg(long)]
         test_limit: Option<usize>,
     },
+    /// Write a model's decoder parameters as JSON (for the benchmark's TensorFlow.js peer).
+    ExportDecoder {
+        #[arg(long, default_value = "www/models/fashion-mnist-vae-2d.json")]
+        manifest: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Time decode and encode natively on the CPU backend; prints JSON.
+    Bench {
+        #[arg(long, default_value = "www/models/fashion-mnist-vae-2d.json")]
+        manifest: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
 }
 
 pub fn main() {
@@ -64,7 +78,64 @@ fn run(cli: Cli) -> Result<(), Error> {
             data_dir,
             test_limit,
         } => evaluate_folder(&models, &data_dir, test_limit),
+        Command::ExportDecoder { manifest, out } => {
+            let (model, _) = load_shipped(&manifest, &Device::flex())?;
+            let json = serde_json::to_string(&model.decoder.parameters()).map_err(|e| e.to_string())?;
+            std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
+            Ok(())
+        }
+        Command::Bench { manifest, runs } => {
+            let device = Device::flex();
+            let (model, manifest) = load_shipped(&manifest, &device)?;
+            let report = bench_native(&model, manifest.latent, runs.max(1), &device);
+            println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+            Ok(())
+        }
     }
+}
+
+fn load_shipped(manifest_path: &Path, device: &Device) -> Result<(Vae, Manifest), Error> {
+    let manifest = weights::parse_manifest(&std::fs::read_to_string(manifest_path)?)
+        .map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let weights_path = manifest_path.with_file_name(&manifest.weights);
+    let bytes = std::fs::read(&weights_path).map_err(|e| format!("{}: {e}", weights_path.display()))?;
+    let model = weights::load_model(&manifest, &bytes, device).map_err(|e| format!("{}: {e}", weights_path.display()))?;
+    Ok((model, manifest))
+}
+
+/// Median, 10th and 90th percentile of `runs` timings (after 5 warm-up runs) of
+/// single decode, grid decode and single encode, in milliseconds.
+fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> serde_json::Value {
+    let time = |work: &dyn Fn()| {
+        for _ in 0..5 {
+            work();
+        }
+        let mut millis: Vec<f64> = (0..runs)
+            .map(|_| {
+                let started = std::time::Instant::now();
+                work();
+                started.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        millis.sort_by(f64::total_cmp);
+        let at = |q: f64| millis[((millis.len() - 1) as f64 * q).round() as usize];
+        serde_json::json!({ "median": at(0.5), "p10": at(0.1), "p90": at(0.9), "runs": runs })
+    };
+    let decode = |points: usize| {
+        let z = Tensor::<2>::zeros([points, latent], device);
+        let _: Vec<f32> = model.decode(z).into_data().iter::<f32>().collect();
+    };
+    let encode = || {
+        let images = Tensor::<4>::zeros([1, 1, crate::model::MODEL_SIDE, crate::model::MODEL_SIDE], device);
+        let (mean, _) = model.encoder.forward(images);
+        let _: Vec<f32> = mean.into_data().iter::<f32>().collect();
+    };
+    serde_json::json!({
+        "decode_single": time(&|| decode(1)),
+        "decode_grid": time(&|| decode(225)),
+        "encode_single": time(&encode),
+        "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
 }
 
 fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) -> Result<(), Error> {

@@ -106,6 +106,46 @@ impl VaeConfig {
     }
 }
 
+/// One parameter tensor, by name, in burn's layout, as f32 values.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NamedArray {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+fn named<const D: usize>(name: &str, tensor: Tensor<D>) -> NamedArray {
+    let shape = tensor.dims().to_vec();
+    NamedArray {
+        name: name.to_string(),
+        shape,
+        values: tensor.into_data().iter::<f32>().collect(),
+    }
+}
+
+impl Decoder {
+    /// The decoder's parameters, for running the same decoder elsewhere (the benchmark's
+    /// TensorFlow.js peer). Layouts as burn keeps them: dense weight [in, out],
+    /// transposed convolution [in, out, kh, kw], convolution [out, in, kh, kw].
+    pub fn parameters(&self) -> Vec<NamedArray> {
+        let mut arrays = vec![named("dense.weight", self.from_latent.weight.val())];
+        if let Some(bias) = &self.from_latent.bias {
+            arrays.push(named("dense.bias", bias.val()));
+        }
+        for (name, layer) in [("up1", &self.up1), ("up2", &self.up2), ("up3", &self.up3)] {
+            arrays.push(named(&format!("{name}.weight"), layer.weight.val()));
+            if let Some(bias) = &layer.bias {
+                arrays.push(named(&format!("{name}.bias"), bias.val()));
+            }
+        }
+        arrays.push(named("to_pixels.weight", self.to_pixels.weight.val()));
+        if let Some(bias) = &self.to_pixels.bias {
+            arrays.push(named("to_pixels.bias", bias.val()));
+        }
+        arrays
+    }
+}
+
 impl Encoder {
     /// Images [batch, 1, 32, 32] in [0, 1] → (μ, log σ²), each [batch, latent].
     pub fn forward(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {

@@ -158,6 +158,16 @@ impl ModuleMapper for ForShipping {
     }
 }
 
+/// Casts every float parameter to single precision.
+struct ToSinglePrecision;
+
+impl ModuleMapper for ToSinglePrecision {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        Param::from_mapped_value(id, tensor.cast(FloatDType::F32), mapper)
+    }
+}
+
 /// Serialises the model's weights (burnpack format), rounded to half precision.
 pub fn to_f16_bytes(model: &Vae) -> Result<Vec<u8>, WeightsError> {
     let record = model.clone().map(&mut ForShipping { next_id: 0 }).into_record();
@@ -185,10 +195,13 @@ pub fn load_unchecked(config: &VaeConfig, bytes: &[u8], device: &Device) -> Resu
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?
         .cast_to_module_dtype();
-    config
+    let model = config
         .init(device)
         .try_load_record(record)
-        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))
+        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;
+    // Some parameters can keep the file's half precision through loading; on a CPU
+    // without native f16 arithmetic (wasm) that makes them a thousand times slower.
+    Ok(model.map(&mut ToSinglePrecision))
 }
 
 pub const FASHION_CLASSES: [&str; 10] = [
@@ -204,3 +217,29 @@ pub const FASHION_CLASSES: [&str; 10] = [
     "Ankle boot",
 ];
 pub const DIGIT_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::ModuleVisitor;
+
+    struct FloatDTypes(Vec<burn::tensor::DType>);
+
+    impl ModuleVisitor for FloatDTypes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().dtype());
+        }
+    }
+
+    #[test]
+    fn half_precision_files_load_as_single_precision() {
+        let device = Device::flex();
+        let config = VaeConfig::new();
+        let bytes = to_f16_bytes(&config.init(&device)).unwrap();
+        let model = load_unchecked(&config, &bytes, &device).unwrap();
+        let mut dtypes = FloatDTypes(Vec::new());
+        model.visit(&mut dtypes);
+        assert!(!dtypes.0.is_empty());
+        assert!(dtypes.0.iter().all(|d| *d == burn::tensor::DType::F32), "{:?}", dtypes.0);
+    }
+}

@@ -9,7 +9,8 @@
 //!   of latent vectors;
 //! - `latentlab.models()`: resolves to `[{name, manifest}]`, every shipped model;
 //! - `latentlab.use(name)`: switches the page to model `name`, as the picker does, and
-//!   resolves once it is shown.
+//!   resolves once it is shown;
+//! - `latentlab.wasmMemoryBytes()`: the size of the wasm module's memory (benchmarks).
 //!
 //! decode and encode run on the model the page shows.
 
@@ -99,6 +100,14 @@ pub fn install(session: &Session) -> Result<(), JsValue> {
     });
     Reflect::set(&api, &"use".into(), &use_model.into_js_value())?;
 
+    let memory = Closure::<dyn Fn() -> f64>::new(|| {
+        Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
+            .ok()
+            .and_then(|buffer| buffer.dyn_into::<js_sys::ArrayBuffer>().ok())
+            .map_or(0.0, |buffer| f64::from(buffer.byte_length()))
+    });
+    Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
+
     Reflect::set(&js_sys::global(), &"latentlab".into(), &api)?;
     Ok(())
 }
@@ -133,7 +142,9 @@ fn flatten_vectors(items: &JsValue, width: usize, call: &str, what: &str) -> Res
     let mut flat = Vec::with_capacity(items.length() as usize * width);
     for (index, item) in items.iter().enumerate() {
         let values: Vec<f64> = if Array::is_array(&item) {
-            Array::from(&item).iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()
+            // One conversion on the JS side (anything that is not a number becomes NaN,
+            // refused below): reading a long array element by element is slow.
+            js_sys::Float64Array::new(&item).to_vec()
         } else if let Some(typed) = item.dyn_ref::<Float32Array>() {
             typed.to_vec().into_iter().map(f64::from).collect()
         } else {

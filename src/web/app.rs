@@ -28,7 +28,7 @@ use super::session::Session;
 use super::sliders::SliderPanel;
 use super::traversal::TraversalPanel;
 use crate::artifacts::LatentMap;
-use crate::catalogue::DEFAULT_MODEL;
+use crate::catalogue::{DatasetId, DEFAULT_MODEL};
 use crate::math::default_latent_grid;
 use crate::weights::Manifest;
 
@@ -362,11 +362,12 @@ fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
             } else {
                 ("a VAE", "−ELBO")
             };
+            let dataset = DatasetId::from_name(&m.dataset).map_or_else(|| m.dataset.clone(), |d| d.label().to_string());
             view! {
                 <p class="model-line" data-testid="model-line">
                     {format!(
-                        "Model {}: {what} with a {}-D latent space, trained on {} for {} epochs (test {measure} {:.1} nats per image).",
-                        m.name, m.latent, m.dataset, m.training.epochs, m.test_metrics.neg_elbo
+                        "Model {}: {what} with a {}-D latent space, trained on {dataset} for {} epochs (test {measure} {:.1} nats per image).",
+                        m.name, m.latent, m.training.epochs, m.test_metrics.neg_elbo
                     )}
                 </p>
             }

@@ -98,26 +98,12 @@ impl Session {
 
     /// The shipped encodings of the model's test images (`NAME.map.bin`).
     pub async fn latent_map(&self, name: &str) -> Result<Arc<LatentMap>, String> {
-        if let Some(found) = self.inner.maps.borrow().get(name) {
-            return Ok(found.clone());
-        }
-        let url = format!("models/{name}.map.bin");
-        let bytes = fetch::fetch_bytes(&url, |_, _| {}).await?;
-        let map = Arc::new(LatentMap::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?);
-        self.inner.maps.borrow_mut().insert(name.to_string(), map.clone());
-        Ok(map)
+        fetch_once(&self.inner.maps, &format!("models/{name}.map.bin"), name, LatentMap::from_bytes).await
     }
 
     /// The model's training history (`NAME.history.bin`).
     pub async fn history(&self, name: &str) -> Result<Arc<History>, String> {
-        if let Some(found) = self.inner.histories.borrow().get(name) {
-            return Ok(found.clone());
-        }
-        let url = format!("models/{name}.history.bin");
-        let bytes = fetch::fetch_bytes(&url, |_, _| {}).await?;
-        let history = Arc::new(History::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?);
-        self.inner.histories.borrow_mut().insert(name.to_string(), history.clone());
-        Ok(history)
+        fetch_once(&self.inner.histories, &format!("models/{name}.history.bin"), name, History::from_bytes).await
     }
 
     pub fn set_switcher(&self, switcher: impl Fn(String) + 'static) {
@@ -183,6 +169,22 @@ impl Session {
             let _ = settle(&(resolve, reject));
         }
     }
+}
+
+/// The file at `url`, parsed, from `cache` under `key` or downloaded the first time.
+async fn fetch_once<T, E: std::fmt::Display>(
+    cache: &RefCell<HashMap<String, Arc<T>>>,
+    url: &str,
+    key: &str,
+    parse: impl Fn(&[u8]) -> Result<T, E>,
+) -> Result<Arc<T>, String> {
+    if let Some(found) = cache.borrow().get(key) {
+        return Ok(found.clone());
+    }
+    let bytes = fetch::fetch_bytes(url, |_, _| {}).await?;
+    let parsed = Arc::new(parse(&bytes).map_err(|e| format!("{url}: {e}"))?);
+    cache.borrow_mut().insert(key.to_string(), parsed.clone());
+    Ok(parsed)
 }
 
 impl Session {

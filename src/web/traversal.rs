@@ -4,7 +4,7 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use super::app::Views;
+use super::app::{next_frame, Views};
 use super::canvas::{paint_images, save_png, tag_points};
 use super::live::NewestOnly;
 use super::session::Session;
@@ -35,6 +35,9 @@ pub fn TraversalPanel(session: Session, views: Views) -> impl IntoView {
         }
         let points = traversal(&base, dimension, -REACH, REACH, steps);
         decodes.submit(async move {
+            // Let the sliders' own image reach the screen first: on the CPU backend all
+            // decodes share one thread, and the strip costs eleven of them.
+            next_frame().await;
             match engine.decode(points.concat()).await {
                 Ok(pixels) => {
                     error.set(paint_images(&canvas, &pixels, points.len()).err());

@@ -31,10 +31,12 @@ async function waitForDriver(base, deadline) {
 }
 
 export class Driver {
-  static async start() {
+  /** `extraArgs` are added to every Chromium this driver opens. */
+  static async start({ extraArgs = [] } = {}) {
     const port = await freePort();
     const process_ = spawn(CHROMEDRIVER, [`--port=${port}`, '--allowed-ips=127.0.0.1'], { stdio: 'ignore' });
     const driver = new Driver(`http://127.0.0.1:${port}`, process_);
+    driver.extraArgs = extraArgs;
     await waitForDriver(driver.base, Date.now() + 20000);
     return driver;
   }
@@ -66,6 +68,7 @@ export class Driver {
       '--disable-dev-shm-usage', '--window-size=1280,800', `--user-data-dir=${profile}`,
     ];
     if (webgpu) args.push('--enable-unsafe-webgpu');
+    args.push(...(this.extraArgs ?? []));
     const value = await this.command('POST', '/session', {
       capabilities: {
         alwaysMatch: {

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The benchmark: builds the release site and the native tools, installs the TensorFlow.js
+# peer (pinned, bench/package-lock.json), then drives headless Chromium and prints a table
+# (also written to target/bench/results.json and results.md). Not part of the test run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+source scripts/env.sh
+cargo build --release --locked
+trunk build --release --cargo-profile web-release
+(cd bench && npm ci --no-audit --no-fund)
+node bench/run.mjs
