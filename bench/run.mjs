@@ -186,6 +186,26 @@ async function measureTfjs(session, decoderJson, results) {
   return peer;
 }
 
+/** Where single decodes spend their time: Chromium's sampling profiler, self time by function. */
+async function profileSingleDecode(session) {
+  await session.cdp('Profiler.enable');
+  await session.cdp('Profiler.setSamplingInterval', { interval: 100 });
+  await session.cdp('Profiler.start');
+  await session.run('for (let i = 0; i < 300; i++) await window.latentlab.decode([[Math.sin(i), Math.cos(i)]]);');
+  const { profile } = await session.cdp('Profiler.stop');
+  const selfSamples = new Map();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const name = node.callFrame.functionName || `(${node.callFrame.url ? 'anonymous' : 'native'})`;
+    selfSamples.set(name, (selfSamples.get(name) ?? 0) + node.hitCount);
+    total += node.hitCount;
+  }
+  return [...selfSamples.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 25)
+    .map(([name, hits]) => ({ name, share: hits / total }));
+}
+
 function nativeBench(results) {
   const binary = join(REPO, 'target', 'release', 'latentlab');
   const report = JSON.parse(execFileSync(binary, ['bench', '--manifest', join(SITE, 'models', `${MODEL}.json`), '--runs', String(Math.max(RUNS, 30))], { encoding: 'utf8' }));
@@ -250,6 +270,7 @@ const driver = await Driver.start({ extraArgs: ['--js-flags=--expose-gc', '--ena
 const results = [];
 const memory = [];
 let peer = [];
+let profile = null;
 let device = 'headless Chromium';
 try {
   const gpu = await measureLatentlab(driver, site.url, 'webgpu', results).catch((e) => { progress(`no WebGPU line: ${e.message}`); return null; });
@@ -263,6 +284,10 @@ try {
   progress('cpu: memory');
   memory.push(await measureMemory(cpu, 'cpu', LEAK_DECODES));
   peer = await measureTfjs(cpu, decoderJson, results);
+  if (process.env.BENCH_PROFILE) {
+    progress('cpu: profile of single decodes');
+    profile = await profileSingleDecode(cpu);
+  }
   await cpu.close();
   for (const backend of ['cpu', 'webgpu']) {
     progress(`${backend}: start-up`);
@@ -275,8 +300,12 @@ try {
   site.close();
 }
 const sizes = fileSizes();
-const table = printTable(results, peer, sizes, memory, device);
+let table = printTable(results, peer, sizes, memory, device);
+if (profile) {
+  table += '\n\nWhere 300 single decodes on the CPU backend spend their time (self time, sampling profiler):\n\n| function | share |\n| --- | --- |\n';
+  table += profile.map((p) => `| ${p.name.replace(/\|/g, '\\|').slice(0, 110)} | ${(100 * p.share).toFixed(1)}% |`).join('\n');
+}
 console.log(table);
-writeFileSync(join(OUT, 'results.json'), JSON.stringify({ model: MODEL, device, date: new Date().toISOString(), results, peer, memory, sizes }, null, 2));
+writeFileSync(join(OUT, 'results.json'), JSON.stringify({ model: MODEL, device, date: new Date().toISOString(), results, peer, memory, sizes, profile }, null, 2));
 writeFileSync(join(OUT, 'results.md'), `${table}\n`);
 progress(`wrote ${join(OUT, 'results.json')} and results.md`);

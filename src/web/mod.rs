@@ -23,8 +23,20 @@ mod tray;
 
 use leptos::prelude::*;
 
+unsafe extern "C" {
+    /// The static constructors, which wasm-ld gathers (burn's dependencies register
+    /// items through `inventory` at start-up).
+    fn __wasm_call_ctors();
+}
+
 /// Entry point of the wasm binary.
 pub fn start() {
+    // Run the constructors once, here. A module that never calls them itself is taken by
+    // wasm-ld for a one-shot "command" and gets a call to them wrapped around every
+    // export, so every JS → wasm call re-ran them (about 0.5 ms each). `inventory`'s
+    // constructors are idempotent, so running them again is harmless.
+    // SAFETY: the constructors only register static items; nothing has run before them.
+    unsafe { __wasm_call_ctors() };
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("latentlab: internal error: {info}").into());
     }));
