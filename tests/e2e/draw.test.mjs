@@ -158,7 +158,7 @@ describe('draw, encode, interpolate', () => {
     }
   });
 
-  test('encode(): test images land nearest their own class centroid, matching the shipped map', async () => {
+  test('encode(): test images land nearest their own class centroid, matching the shipped map', async (t) => {
     const session = await open('mnist-vae-2d');
     try {
       const map = readLatentMap('mnist-vae-2d');
@@ -175,6 +175,7 @@ describe('draw, encode, interpolate', () => {
         const distances = centroids.map((c) => (c[0] - z[0]) ** 2 + (c[1] - z[1]) ** 2);
         if (distances.indexOf(Math.min(...distances)) === sample[i].label) nearest++;
       });
+      t.diagnostic(`${nearest} of 50 test images land nearest their own class centroid`);
       assert.ok(nearest > 25, `only ${nearest} of 50 test images land nearest their class centroid`);
 
       // The page's encoder agrees with the native one that wrote the map.
