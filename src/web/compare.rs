@@ -120,7 +120,7 @@ pub fn ComparePanel(session: Session, views: Views) -> impl IntoView {
                 {column_view(0, "Plain autoencoder")}
                 {column_view(1, "VAE")}
             </div>
-            <p class="caption">"Top: μ of the test images in z-space (each map scaled to fit its codes; read the axis labels). Bottom: the 15×15 grid at z = Φ⁻¹(p)."</p>
+            <p class="caption">"In each pair, left: μ of the test images in z-space (each map scaled to fit its own codes; read the axis labels); right: the 15×15 grid at z = Φ⁻¹(p)."</p>
         </section>
     }
 }
