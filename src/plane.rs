@@ -3,7 +3,8 @@
 //! A view shows the plane either in z-space (the latent coordinates themselves) or in
 //! p-space, where each axis is squashed through the Gaussian CDF Φ so that the prior
 //! N(0, I) covers the square evenly. Pictures are addressed in unit coordinates:
-//! x from 0 (left) to 1 (right), y from 0 (top) to 1 (bottom), z₂ pointing up.
+//! x from 0 (left) to 1 (right), y from 0 (top) to 1 (bottom), z₂ pointing up. Also here:
+//! how the page writes latent points, traversals and σ ellipses.
 
 use crate::math::{normal_cdf, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
 
@@ -96,6 +97,25 @@ pub fn format_signed(value: f64, decimals: usize) -> String {
         Some(rest) => rest.to_string(),
         None => text,
     }
+}
+
+/// Parses a latent point written as comma-separated numbers ("0.5,-1.2"), as the page's
+/// address carries it.
+pub fn parse_point(text: &str) -> Option<Vec<f32>> {
+    text.split(',')
+        .map(|part| part.trim().replace('−', "-").parse::<f32>().ok().filter(|v| v.is_finite()))
+        .collect()
+}
+
+/// A latent point for the address: "0.50,-1.20".
+pub fn format_point(z: &[f32]) -> String {
+    z.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(",")
+}
+
+/// A latent point for people: "(0.50, −1.20)".
+pub fn describe_point(z: &[f32], decimals: usize) -> String {
+    let parts: Vec<String> = z.iter().map(|v| format_signed(f64::from(*v), decimals)).collect();
+    format!("({})", parts.join(", "))
 }
 
 /// Points on the k-σ ellipse of a diagonal Gaussian N(μ, diag(σ²)) in the plane,
@@ -191,6 +211,18 @@ mod tests {
         assert_eq!(format_signed(-1.644, 2), "−1.64");
         assert_eq!(format_signed(-0.001, 2), "0.00");
         assert_eq!(format_signed(2.0, 1), "2.0");
+    }
+
+    #[test]
+    fn latent_points_round_trip_through_the_address() {
+        let z = [0.5f32, -1.25, 3.0];
+        assert_eq!(format_point(&z), "0.50,-1.25,3.00");
+        assert_eq!(parse_point(&format_point(&z)), Some(z.to_vec()));
+        assert_eq!(parse_point(" 1, −2 "), Some(vec![1.0, -2.0]));
+        assert_eq!(parse_point("1,,2"), None);
+        assert_eq!(parse_point("1,NaN"), None);
+        assert_eq!(parse_point("x"), None);
+        assert_eq!(describe_point(&[0.5, -1.2], 2), "(0.50, −1.20)");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The page's address: `?model=NAME&z=0.5,-1.2&backend=cpu`. The model and the sliders'
 //! latent point live there, so a view can be shared.
 
-use crate::plane::format_signed;
+use crate::plane::format_point;
 
 /// The value of `name` in the page's query string.
 pub fn query_param(name: &str) -> Option<String> {
@@ -10,23 +10,6 @@ pub fn query_param(name: &str) -> Option<String> {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (key == name).then(|| js_sys::decode_uri_component(value).ok().map(String::from).unwrap_or_default())
     })
-}
-
-/// Parses a latent point written as comma-separated numbers ("0.5,-1.2").
-pub fn parse_point(text: &str) -> Option<Vec<f32>> {
-    text.split(',')
-        .map(|part| part.trim().replace('−', "-").parse::<f32>().ok().filter(|v| v.is_finite()))
-        .collect()
-}
-
-pub fn format_point(z: &[f32]) -> String {
-    z.iter().map(|v| format!("{v:.2}")).collect::<Vec<_>>().join(",")
-}
-
-/// A latent point for people: "(0.50, −1.20)".
-pub fn describe_point(z: &[f32], decimals: usize) -> String {
-    let parts: Vec<String> = z.iter().map(|v| format_signed(f64::from(*v), decimals)).collect();
-    format!("({})", parts.join(", "))
 }
 
 /// Rewrites the address (without a new history entry) to show `model` and `z`,

@@ -122,7 +122,7 @@ pub fn App(session: Session) -> impl IntoView {
         tray: RwSignal::new(Vec::new()),
         path: RwSignal::new(Vec::new()),
     };
-    let initial_point = address::query_param("z").and_then(|z| address::parse_point(&z));
+    let initial_point = address::query_param("z").and_then(|z| crate::plane::parse_point(&z));
 
     session.set_switcher(move |name| requested.set(name));
     let generation = Rc::new(Cell::new(0u64));

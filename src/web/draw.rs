@@ -9,12 +9,12 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::PointerEvent;
 
-use super::address::describe_point;
 use super::app::{Encoding, TrayItem, Views};
 use super::canvas::{context, paint_images};
 use super::live::NewestOnly;
 use super::session::Session;
 use crate::preprocess::drawing_to_mnist;
+use crate::plane::describe_point;
 
 /// The pad's size in canvas pixels; CSS may show it smaller.
 const PAD_SIDE: u32 = 280;

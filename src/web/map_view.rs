@@ -6,13 +6,12 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::PointerEvent;
 
-use super::address::describe_point;
 use super::app::{Encoding, Shown, Views};
 use super::canvas::{draw_path, paint_images, paint_scatter, tag_points, Marker, MarkerStyle, CLASS_COLOURS};
 use super::live::NewestOnly;
 use super::session::Session;
 use super::tray::test_image_item;
-use crate::plane::{ellipse_outline, Space};
+use crate::plane::{describe_point, ellipse_outline, Space};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MapSpace {

@@ -3,11 +3,11 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use super::address::describe_point;
 use super::app::Views;
 use super::canvas::{paint_images, save_png, tag_points};
 use super::session::Session;
 use super::sliders::prior_sample;
+use crate::plane::describe_point;
 
 const COLUMNS: usize = 6;
 const ROWS: usize = 3;

@@ -8,11 +8,11 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::address::describe_point;
 use super::app::{TrayItem, Views};
 use super::canvas::paint_images;
 use super::draw::TRAY_CAPACITY;
 use super::session::Session;
+use crate::plane::describe_point;
 
 /// A test image from the shipped latent map, as a tray item: μ, its class, and the
 /// decode of μ as its thumbnail (the dataset's images are not shipped).
