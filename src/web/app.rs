@@ -30,6 +30,7 @@ use super::traversal::TraversalPanel;
 use crate::artifacts::LatentMap;
 use crate::catalogue::{DatasetId, DEFAULT_MODEL};
 use crate::math::default_latent_grid;
+use crate::plane::Space;
 use crate::weights::Manifest;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -56,6 +57,8 @@ pub struct Shown {
     pub map: Result<Arc<LatentMap>, String>,
     /// The decoded 15×15 grid (2-D models).
     pub grid: Option<Arc<Vec<f32>>>,
+    /// The z-space window that holds the latent map (computed once: views redraw often).
+    pub z_window: Space,
 }
 
 impl Shown {
@@ -261,11 +264,13 @@ async fn show_model(
     views.drawn.set(None);
     views.path.set(Vec::new());
     views.point.set(point);
+    let z_window = map.as_ref().map_or(Space::Z { low: -4.0, high: 4.0 }, |m| Space::z_fitting(&m.means));
     views.shown.set(Some(Shown {
         name: name.to_string(),
         manifest,
         map,
         grid,
+        z_window,
     }));
     state.set(PageState::Ready { name: name.to_string(), decode_millis });
     // Effects paint on the next tick; resolve `ready` / `use` after the frame.

@@ -41,6 +41,17 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
         });
     });
 
+    // One window for every epoch, so the map's motion shows.
+    let window = Memo::new(move |_| {
+        history.with(|h| match h {
+            Some(Ok(h)) => {
+                let all: Vec<f32> = h.snapshots.iter().flat_map(|s| s.means.iter().copied()).collect();
+                Space::z_fitting(&all)
+            }
+            _ => Space::Z { low: -3.0, high: 3.0 },
+        })
+    });
+
     Effect::new(move |_| {
         let Some(Ok(history)) = history.get() else { return };
         let index = epoch.get().min(history.snapshots.len().saturating_sub(1));
@@ -53,8 +64,7 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
         }
         if let Some(canvas) = map_canvas.get() {
             if history.latent == 2 {
-                let all: Vec<f32> = history.snapshots.iter().flat_map(|s| s.means.iter().copied()).collect();
-                let _ = paint_scatter(&canvas, Space::z_fitting(&all), &snapshot.means, &history.map_labels, &[], false);
+                let _ = paint_scatter(&canvas, window.get(), &snapshot.means, &history.map_labels, &[], false);
             }
         }
         if let Some(canvas) = chart.get() {

@@ -23,7 +23,7 @@ enum MapSpace {
 fn space_of(shown: &Shown, which: MapSpace) -> Space {
     match which {
         MapSpace::P => Space::FULL_P,
-        MapSpace::Z => shown.map.as_ref().map_or(Space::Z { low: -4.0, high: 4.0 }, |m| Space::z_fitting(&m.means)),
+        MapSpace::Z => shown.z_window,
     }
 }
 
