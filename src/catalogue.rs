@@ -1,7 +1,8 @@
 //! The models latentlab ships, and how the page names them.
 
 /// A dataset the models were trained on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DatasetId {
     Mnist,
     FashionMnist,
@@ -27,6 +28,23 @@ impl DatasetId {
 
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.name() == name)
+    }
+
+    /// The lab's compact training subset (`latentlab export-data`).
+    pub fn train_file(self) -> String {
+        format!("data/{}-train.bin", self.name())
+    }
+
+    /// The lab's held-out images: the first test images, which the shipped maps show.
+    pub fn heldout_file(self) -> String {
+        format!("data/{}-heldout.bin", self.name())
+    }
+
+    pub fn class_names(self) -> [&'static str; 10] {
+        match self {
+            DatasetId::Mnist => crate::weights::DIGIT_CLASSES,
+            DatasetId::FashionMnist => crate::weights::FASHION_CLASSES,
+        }
     }
 }
 
@@ -82,6 +100,10 @@ pub struct ShippedModel {
 }
 
 impl ShippedModel {
+    pub fn latent(self) -> usize {
+        self.variant.latent()
+    }
+
     pub fn name(self) -> String {
         format!("{}-{}", self.dataset.name(), self.variant.suffix())
     }

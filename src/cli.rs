@@ -6,11 +6,14 @@ use burn::prelude::*;
 use clap::{Parser, Subcommand};
 
 use crate::idx::{load_split, LabelledImages, Split};
-use crate::training::{self, Error, ModelKind, PreparedImages, TrainOptions};
+use crate::training::{self, prepare_split, Error, TrainOptions};
+use crate::model::ModelKind;
 use crate::math::default_latent_grid;
 use crate::model::Vae;
 use crate::census::{count_per_class, nearest_neighbour_labels};
 use crate::data::{bytes_to_unit, IMAGE_PIXELS};
+use crate::catalogue::DatasetId;
+use crate::image_set::ImageSet;
 use crate::weights::{self, Manifest};
 
 #[derive(Parser)]
@@ -39,6 +42,14 @@ enum Command {
         #[arg(long, default_value = "www/models/fashion-mnist-vae-2d.json")]
         manifest: PathBuf,
         #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the training lab's compact image sets into www/data: per dataset, a training
+    /// subset and the first test images as held-out set (see `image_set`).
+    ExportData {
+        #[arg(long, default_value = "../shared/data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "www/data")]
         out: PathBuf,
     },
     /// Time decode and encode natively on the CPU backend; prints JSON.
@@ -84,6 +95,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(())
         }
+        Command::ExportData { data_dir, out } => export_data(&data_dir, &out),
         Command::Bench { manifest, runs } => {
             let device = Device::flex();
             let (model, manifest) = load_shipped(&manifest, &device)?;
@@ -92,6 +104,31 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Training images per dataset, and the grey levels kept: Fashion-MNIST's 10,000 exact
+/// images would be a 4.3 MB download, so its greys are rounded to 16 levels (2.0 MB).
+const EXPORTED_SETS: [(DatasetId, usize, u16); 2] = [(DatasetId::Mnist, 10_000, 256), (DatasetId::FashionMnist, 10_000, 16)];
+/// The lab's held-out images: the first test images (exact), as the shipped maps show.
+const EXPORTED_HELDOUT: usize = 1000;
+
+fn export_data(data_dir: &Path, out: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(out)?;
+    for (dataset, train_count, levels) in EXPORTED_SETS {
+        let folder = data_dir.join(dataset.name());
+        for (split, count, levels, file) in [
+            (Split::Train, train_count, levels, dataset.train_file()),
+            (Split::Test, EXPORTED_HELDOUT, 256, dataset.heldout_file()),
+        ] {
+            let images = load_split(&folder, split)?;
+            let set = ImageSet::new(&images.images.pixels, &images.labels, count, levels);
+            let bytes = set.to_bytes();
+            let name = Path::new(&file).file_name().ok_or("bad file name")?;
+            std::fs::write(out.join(name), &bytes)?;
+            println!("{}: {} images, {} grey levels, {} bytes", file, set.len(), set.levels, bytes.len());
+        }
+    }
+    Ok(())
 }
 
 fn load_shipped(manifest_path: &Path, device: &Device) -> Result<(Vae, Manifest), Error> {
@@ -167,7 +204,7 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
             .map_err(|e| format!("{}: {e}", weights_path.display()))?;
         let dataset_folder = data_dir.join(&manifest.dataset);
         let classes = manifest.classes.clone().unwrap_or_default();
-        let test = PreparedImages::from_split(
+        let test = prepare_split(
             &load_split(&dataset_folder, Split::Test)?,
             test_limit,
             &classes,

@@ -1,5 +1,7 @@
 //! Turning 28×28 greyscale images into the tensors the model works on.
 
+use burn::prelude::*;
+
 use crate::model::{IMAGE_PADDING, IMAGE_SIDE, MODEL_SIDE};
 
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
@@ -22,6 +24,61 @@ pub fn pad_to_model_side(image: &[f32]) -> Vec<f32> {
     padded
 }
 
+/// A dataset as tensors-to-be: padded model inputs and 28×28 targets, in [0, 1].
+/// The native trainer and the browser lab prepare their images the same way.
+pub struct PreparedImages {
+    pub inputs: Vec<f32>,
+    pub targets: Vec<f32>,
+    pub labels: Vec<u8>,
+}
+
+impl PreparedImages {
+    /// The first `limit` images (all by default) of `pixels` (28×28 bytes each, image by
+    /// image) whose label is in `classes` (any label when `classes` is empty).
+    pub fn from_bytes(pixels: &[u8], labels: &[u8], limit: Option<usize>, classes: &[u8]) -> Self {
+        let count = labels.len().min(pixels.len() / IMAGE_PIXELS);
+        let chosen: Vec<usize> = (0..count)
+            .filter(|&i| classes.is_empty() || classes.contains(&labels[i]))
+            .take(limit.unwrap_or(usize::MAX))
+            .collect();
+        let mut inputs = Vec::with_capacity(chosen.len() * MODEL_PIXELS);
+        let mut targets = Vec::with_capacity(chosen.len() * IMAGE_PIXELS);
+        for &index in &chosen {
+            let image = bytes_to_unit(&pixels[index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS]);
+            inputs.extend(pad_to_model_side(&image));
+            targets.extend(image);
+        }
+        Self {
+            inputs,
+            targets,
+            labels: chosen.iter().map(|&i| labels[i]).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The batch of the given image indices: (inputs [n,1,32,32], targets [n,1,28,28]).
+    pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<4>) {
+        let mut inputs = Vec::with_capacity(indices.len() * MODEL_PIXELS);
+        let mut targets = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
+        for &i in indices {
+            inputs.extend_from_slice(&self.inputs[i * MODEL_PIXELS..(i + 1) * MODEL_PIXELS]);
+            targets.extend_from_slice(&self.targets[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
+        }
+        let n = indices.len();
+        (
+            Tensor::from_data(TensorData::new(inputs, [n, 1, MODEL_SIDE, MODEL_SIDE]), device),
+            Tensor::from_data(TensorData::new(targets, [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,6 +93,18 @@ mod tests {
         assert_eq!(padded.iter().filter(|&&v| v == 0.0).count(), 1024 - 784);
         assert_eq!(padded[0], 0.0);
         assert_eq!(padded[2 * 32 + 30], 0.0);
+    }
+
+    #[test]
+    fn prepared_images_keep_the_chosen_classes_in_order() {
+        let pixels: Vec<u8> = (0..4u8).flat_map(|i| vec![i * 60; IMAGE_PIXELS]).collect();
+        let prepared = PreparedImages::from_bytes(&pixels, &[3, 1, 3, 2], Some(5), &[3, 2]);
+        assert_eq!(prepared.labels, vec![3, 3, 2]);
+        assert_eq!(prepared.targets.len(), 3 * IMAGE_PIXELS);
+        assert_eq!(prepared.inputs.len(), 3 * MODEL_PIXELS);
+        assert!((prepared.targets[IMAGE_PIXELS] - 120.0 / 255.0).abs() < 1e-6);
+        let limited = PreparedImages::from_bytes(&pixels, &[3, 1, 3, 2], Some(1), &[]);
+        assert_eq!(limited.labels, vec![3]);
     }
 
     #[test]

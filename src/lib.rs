@@ -6,12 +6,21 @@ pub mod artifacts;
 pub mod catalogue;
 pub mod census;
 pub mod data;
+pub mod image_set;
+pub mod lab;
 pub mod math;
 pub mod mosaic;
 pub mod plane;
 pub mod preprocess;
 pub mod model;
 pub mod weights;
+
+/// The training step needs burn's autodiff and optimizers: natively always, in the
+/// browser only in the lab's worker (feature `lab`), so the page's own wasm stays small.
+#[cfg(any(not(target_arch = "wasm32"), feature = "lab"))]
+pub mod step;
+#[cfg(all(target_arch = "wasm32", feature = "lab"))]
+pub mod lab_worker;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

@@ -204,6 +204,41 @@ impl Vae {
     }
 }
 
+/// A VAE, or a plain autoencoder: the same network trained without the KL term and
+/// without sampling (z = μ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    Vae,
+    Ae,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Vae => "vae",
+            ModelKind::Ae => "ae",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "vae" => Some(ModelKind::Vae),
+            "ae" => Some(ModelKind::Ae),
+            _ => None,
+        }
+    }
+
+    /// The training pass: a VAE samples z, an autoencoder decodes z = μ.
+    pub fn forward(self, model: &Vae, images: Tensor<4>) -> VaeOutput {
+        match self {
+            ModelKind::Vae => model.forward(images),
+            ModelKind::Ae => model.forward_mean(images),
+        }
+    }
+}
+
 /// Cuts the 28×28 image out of the centre of a 32×32 model-side tensor.
 pub fn crop_to_image(x: Tensor<4>) -> Tensor<4> {
     let [batch, channels, _, _] = x.dims();

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,97 +13,19 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{EpochSnapshot, History, LatentMap};
-use crate::data::{bytes_to_unit, pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
+use crate::data::PreparedImages;
 use crate::idx::{load_split, LabelledImages, Split};
-use crate::model::{crop_to_image, loss_terms, Vae, VaeConfig, VaeOutput, IMAGE_SIDE, MODEL_SIDE};
+use crate::model::{crop_to_image, loss_terms, ModelKind, Vae, VaeConfig};
+use crate::step::{train_step, StepSettings};
 use crate::weights::{
     self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord, DIGIT_CLASSES,
     FASHION_CLASSES,
 };
 
-/// A dataset as tensors-to-be: padded model inputs and 28×28 targets, in [0, 1].
-pub struct PreparedImages {
-    pub inputs: Vec<f32>,
-    pub targets: Vec<f32>,
-    pub labels: Vec<u8>,
-}
-
-impl PreparedImages {
-    /// The first `limit` images of the split (all by default) whose label is in
-    /// `classes` (any label when `classes` is empty).
-    pub fn from_split(split: &LabelledImages, limit: Option<usize>, classes: &[u8]) -> Self {
-        let chosen: Vec<usize> = (0..split.images.count)
-            .filter(|&i| classes.is_empty() || classes.contains(&split.labels[i]))
-            .take(limit.unwrap_or(usize::MAX))
-            .collect();
-        let mut inputs = Vec::with_capacity(chosen.len() * MODEL_PIXELS);
-        let mut targets = Vec::with_capacity(chosen.len() * IMAGE_PIXELS);
-        for &index in &chosen {
-            let image = bytes_to_unit(split.images.image(index));
-            inputs.extend(pad_to_model_side(&image));
-            targets.extend(image);
-        }
-        Self {
-            inputs,
-            targets,
-            labels: chosen.iter().map(|&i| split.labels[i]).collect(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// The batch of the given image indices: (inputs [n,1,32,32], targets [n,1,28,28]).
-    fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<4>) {
-        let mut inputs = Vec::with_capacity(indices.len() * MODEL_PIXELS);
-        let mut targets = Vec::with_capacity(indices.len() * IMAGE_PIXELS);
-        for &i in indices {
-            inputs.extend_from_slice(&self.inputs[i * MODEL_PIXELS..(i + 1) * MODEL_PIXELS]);
-            targets.extend_from_slice(&self.targets[i * IMAGE_PIXELS..(i + 1) * IMAGE_PIXELS]);
-        }
-        let n = indices.len();
-        (
-            Tensor::from_data(TensorData::new(inputs, [n, 1, MODEL_SIDE, MODEL_SIDE]), device),
-            Tensor::from_data(TensorData::new(targets, [n, 1, IMAGE_SIDE, IMAGE_SIDE]), device),
-        )
-    }
-}
-
-/// A VAE, or a plain autoencoder: the same network trained without the KL term and
-/// without sampling (z = μ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelKind {
-    Vae,
-    Ae,
-}
-
-impl ModelKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Vae => "vae",
-            ModelKind::Ae => "ae",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "vae" => Some(ModelKind::Vae),
-            "ae" => Some(ModelKind::Ae),
-            _ => None,
-        }
-    }
-
-    fn forward(self, model: &Vae, images: Tensor<4>) -> VaeOutput {
-        match self {
-            ModelKind::Vae => model.forward(images),
-            ModelKind::Ae => model.forward_mean(images),
-        }
-    }
+/// The first `limit` images of the split (all by default) whose label is in `classes`
+/// (any label when `classes` is empty), prepared for the model.
+pub fn prepare_split(split: &LabelledImages, limit: Option<usize>, classes: &[u8]) -> PreparedImages {
+    PreparedImages::from_bytes(&split.images.pixels, &split.labels, limit, classes)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
@@ -236,8 +158,8 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     let folder = options.data_dir.join(options.dataset.folder_name());
     let train_split = load_split(&folder, Split::Train)?;
     let test_split = load_split(&folder, Split::Test)?;
-    let train_set = PreparedImages::from_split(&train_split, options.train_limit, &options.classes);
-    let test_set = PreparedImages::from_split(&test_split, options.test_limit, &options.classes);
+    let train_set = prepare_split(&train_split, options.train_limit, &options.classes);
+    let test_set = prepare_split(&test_split, options.test_limit, &options.classes);
     if train_set.is_empty() || test_set.is_empty() {
         return Err("no images to train or test on".into());
     }
@@ -303,16 +225,15 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
         let (mut sum_recon, mut sum_kl, mut seen) = (0.0f64, 0.0f64, 0usize);
         for indices in order.chunks(options.batch) {
             let (inputs, targets) = train_set.batch(indices, &device);
-            let output = options.kind.forward(&model, inputs);
-            let terms = loss_terms(&output, targets);
-            let (loss, kl) = match options.kind {
-                ModelKind::Vae => (
-                    terms.reconstruction.clone() + terms.kl.clone() * options.beta as f32,
-                    terms.kl.into_scalar::<f32>(),
-                ),
-                ModelKind::Ae => (terms.reconstruction.clone(), 0.0),
+            let settings = StepSettings {
+                kind: options.kind,
+                beta: options.beta as f32,
+                learning_rate: options.learning_rate,
             };
-            let recon: f32 = terms.reconstruction.into_scalar();
+            let (next, losses) = train_step(model, &mut optimizer, inputs, targets, settings);
+            model = next;
+            let recon: f32 = losses.reconstruction.into_scalar();
+            let kl: f32 = losses.kl.map_or(0.0, |kl| kl.into_scalar());
             if !recon.is_finite() || !kl.is_finite() {
                 return Err(format!(
                     "the loss became {recon} + {kl} in epoch {}: lower the learning rate",
@@ -320,8 +241,6 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
                 )
                 .into());
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(options.learning_rate, model, grads);
             sum_recon += recon as f64 * indices.len() as f64;
             sum_kl += kl as f64 * indices.len() as f64;
             seen += indices.len();
@@ -422,6 +341,7 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
         classes: (!options.classes.is_empty()).then(|| options.classes.clone()),
         latent_map: Some(map_name),
         history: Some(history_name),
+        trained_in: None,
     };
     std::fs::write(
         options.out_dir.join(format!("{name}.json")),

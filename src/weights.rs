@@ -69,6 +69,9 @@ pub struct Manifest {
     /// File with the per-epoch latent maps and reconstructions (see `artifacts`).
     #[serde(default)]
     pub history: Option<String>,
+    /// Where a model not made by the native trainer was trained (the browser's lab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_in: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -12,6 +12,13 @@
 //!   resolves once it is shown;
 //! - `latentlab.wasmMemoryBytes()`: the size of the wasm module's memory (benchmarks).
 //!
+//! - `latentlab.lab`: the training lab: `start(settings)` (settings as in the form:
+//!   `{dataset, classes, latent, kind, beta, lr, batch, seed, from}`, each optional;
+//!   resolves with the status once the first step has run), `pause()`, `step()`,
+//!   `reset()`, `status()` → `{state, step, epoch, imagesPerSecond, backend, loss,
+//!   heldout, message}` or null, `use()` (resolves once the trained model is on show),
+//!   `close()`.
+//!
 //! decode and encode run on the model the page shows.
 
 use std::rc::Rc;
@@ -21,11 +28,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::engine::Engine;
+use super::lab_client::Lab;
+use crate::lab::LabSettings;
 use super::session::Session;
 use crate::catalogue::ShippedModel;
 use crate::data::IMAGE_PIXELS;
 
-pub fn install(session: &Session) -> Result<(), JsValue> {
+pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     let api = Object::new();
     Reflect::set(&api, &"ready".into(), &session.ready())?;
 
@@ -108,8 +117,40 @@ pub fn install(session: &Session) -> Result<(), JsValue> {
     });
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
 
+    Reflect::set(&api, &"lab".into(), &lab_api(lab)?)?;
     Reflect::set(&js_sys::global(), &"latentlab".into(), &api)?;
     Ok(())
+}
+
+fn lab_api(lab: &Lab) -> Result<Object, JsValue> {
+    let api = Object::new();
+    let for_start = lab.clone();
+    let start = Closure::<dyn Fn(JsValue) -> Promise>::new(move |settings: JsValue| {
+        let json = if settings.is_undefined() || settings.is_null() {
+            "{}".to_string()
+        } else {
+            js_sys::JSON::stringify(&settings).ok().and_then(|s| s.as_string()).unwrap_or_default()
+        };
+        match LabSettings::from_json(&json) {
+            Ok(settings) => for_start.start(settings, true),
+            Err(message) => Promise::reject(&js_error(message)),
+        }
+    });
+    Reflect::set(&api, &"start".into(), &start.into_js_value())?;
+    let calls: [(&str, fn(&Lab) -> Promise); 4] =
+        [("pause", Lab::pause), ("step", Lab::step), ("reset", Lab::reset), ("use", Lab::use_model)];
+    for (name, call) in calls {
+        let lab = lab.clone();
+        let function = Closure::<dyn Fn() -> Promise>::new(move || call(&lab));
+        Reflect::set(&api, &name.into(), &function.into_js_value())?;
+    }
+    let for_status = lab.clone();
+    let status = Closure::<dyn Fn() -> JsValue>::new(move || for_status.status_value());
+    Reflect::set(&api, &"status".into(), &status.into_js_value())?;
+    let for_close = lab.clone();
+    let close = Closure::<dyn Fn()>::new(move || for_close.close());
+    Reflect::set(&api, &"close".into(), &close.into_js_value())?;
+    Ok(api)
 }
 
 async fn shown_engine(session: &Session) -> Result<Rc<Engine>, JsValue> {

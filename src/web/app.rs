@@ -18,6 +18,8 @@ use super::compare::ComparePanel;
 use super::draw::DrawPanel;
 use super::engine::LoadStep;
 use super::interpolation::InterpolationPanel;
+use super::lab_client::Lab;
+use super::lab_view::LabPanel;
 use super::tray::TrayPanel;
 use super::grid_view::GridView;
 use super::history_view::HistoryPanel;
@@ -112,7 +114,7 @@ pub struct TrayItem {
 }
 
 #[component]
-pub fn App(session: Session) -> impl IntoView {
+pub fn App(session: Session, lab: Lab) -> impl IntoView {
     let state = RwSignal::new(PageState::StartingBackend);
     let backend = RwSignal::new(None::<BackendInfo>);
     let requested = RwSignal::new(address::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.name()));
@@ -199,6 +201,7 @@ pub fn App(session: Session) -> impl IntoView {
                 <InterpolationPanel session=session.clone() views=views />
                 <ComparePanel session=session.clone() views=views />
                 <HistoryPanel session=session.clone() views=views />
+                <LabPanel lab=lab />
             </div>
         </main>
     }

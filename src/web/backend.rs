@@ -42,14 +42,15 @@ pub struct ChosenDevice {
     pub fallback_reason: Option<String>,
 }
 
+/// Whether `navigator.gpu` exists, in the page or in a worker (whose global has no `window`).
 fn browser_has_webgpu() -> bool {
-    let navigator = web_sys::window().map(|w| w.navigator());
-    navigator.is_some_and(|n| {
-        js_sys::Reflect::get(&n, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined())
-    })
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+        .ok()
+        .filter(|n| !n.is_undefined())
+        .is_some_and(|n| js_sys::Reflect::get(&n, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined()))
 }
 
-async fn init_webgpu() -> Result<Device, String> {
+pub async fn init_webgpu() -> Result<Device, String> {
     if !browser_has_webgpu() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".to_string());
     }

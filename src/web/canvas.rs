@@ -154,6 +154,7 @@ pub fn paint_loss_chart(
     canvas: &HtmlCanvasElement,
     series: &[(&str, &str, Vec<f32>)],
     highlight: Option<usize>,
+    x_labels: (&str, &str),
 ) -> Result<(), String> {
     let ctx = context(canvas)?;
     let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
@@ -173,8 +174,10 @@ pub fn paint_loss_chart(
     ctx.set_fill_style_str("#8a9099");
     let _ = ctx.fill_text(&format!("{high:.0}"), 4.0, top + 8.0);
     let _ = ctx.fill_text(&format!("{low:.0}"), 4.0, height - bottom);
-    let _ = ctx.fill_text("epoch 1", left, height - 6.0);
-    let _ = ctx.fill_text(&format!("{count}"), width - right - 14.0, height - 6.0);
+    let _ = ctx.fill_text(x_labels.0, left, height - 6.0);
+    ctx.set_text_align("right");
+    let _ = ctx.fill_text(x_labels.1, width - right, height - 6.0);
+    ctx.set_text_align("left");
     if let Some(at) = highlight.filter(|&at| at < count) {
         ctx.set_stroke_style_str("#ffd54f");
         ctx.set_line_width(1.0);

@@ -48,16 +48,21 @@ pub async fn load(manifest: Manifest, chosen: &ChosenDevice, report: impl Fn(Loa
     })
     .await?;
     report(LoadStep::Preparing);
-    let model = weights::load_model(&manifest, &bytes, &chosen.device).map_err(|e| format!("{weights_url}: {e}"))?;
-    Ok(Engine {
-        model,
-        device: chosen.device.clone(),
-        backend: chosen.kind,
-        manifest,
-    })
+    Engine::from_bytes(manifest, &bytes, chosen).map_err(|e| format!("{weights_url}: {e}"))
 }
 
 impl Engine {
+    /// Checks weight file bytes against their manifest and loads them onto the device.
+    pub fn from_bytes(manifest: Manifest, bytes: &[u8], chosen: &ChosenDevice) -> Result<Engine, String> {
+        let model = weights::load_model(&manifest, bytes, &chosen.device).map_err(|e| e.to_string())?;
+        Ok(Engine {
+            model,
+            device: chosen.device.clone(),
+            backend: chosen.kind,
+            manifest,
+        })
+    }
+
     pub fn latent(&self) -> usize {
         self.manifest.latent
     }

@@ -13,9 +13,20 @@ fn describe(error: JsValue) -> String {
         .unwrap_or_else(|| format!("{error:?}"))
 }
 
+/// `fetch(url)` from the page or from a worker.
+fn start_fetch(url: &str) -> Result<js_sys::Promise, String> {
+    let global = js_sys::global();
+    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
+        Ok(window.fetch_with_str(url))
+    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        Ok(worker.fetch_with_str(url))
+    } else {
+        Err("this context cannot download files".to_string())
+    }
+}
+
 async fn get(url: &str) -> Result<Response, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(url))
+    let response = JsFuture::from(start_fetch(url)?)
         .await
         .map_err(|e| format!("could not download {url}: {}", describe(e)))?;
     let response: Response = response

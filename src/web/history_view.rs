@@ -74,7 +74,8 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
             } else {
                 vec![("training −ELBO", "#7cc4ff", series(0)), ("KL × 10", "#f28e2b", series(2).iter().map(|v| v * 10.0).collect())]
             };
-            let _ = paint_loss_chart(&canvas, &labels, Some(index));
+            let last = format!("{}", history.snapshots.len());
+            let _ = paint_loss_chart(&canvas, &labels, Some(index), ("epoch 1", &last));
         }
     });
 

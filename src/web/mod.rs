@@ -3,15 +3,17 @@
 mod address;
 mod api;
 mod app;
-mod backend;
+pub(crate) mod backend;
 mod canvas;
 mod compare;
 mod draw;
 mod engine;
-mod fetch;
+pub(crate) mod fetch;
 mod grid_view;
 mod history_view;
 mod interpolation;
+mod lab_client;
+mod lab_view;
 mod live;
 mod map_view;
 mod picker;
@@ -29,20 +31,26 @@ unsafe extern "C" {
     fn __wasm_call_ctors();
 }
 
+/// Runs the wasm module's static constructors; see [`start`].
+pub fn run_static_constructors() {
+    // SAFETY: the constructors only register static items; nothing has run before them.
+    unsafe { __wasm_call_ctors() };
+}
+
 /// Entry point of the wasm binary.
 pub fn start() {
     // Run the constructors once, here. A module that never calls them itself is taken by
     // wasm-ld for a one-shot "command" and gets a call to them wrapped around every
     // export, so every JS → wasm call re-ran them (about 0.5 ms each). `inventory`'s
     // constructors are idempotent, so running them again is harmless.
-    // SAFETY: the constructors only register static items; nothing has run before them.
-    unsafe { __wasm_call_ctors() };
+    run_static_constructors();
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("latentlab: internal error: {info}").into());
     }));
     let session = session::Session::new();
-    if let Err(error) = api::install(&session) {
+    let lab = lab_client::Lab::new(session.clone());
+    if let Err(error) = api::install(&session, &lab) {
         web_sys::console::error_2(&"latentlab: could not install window.latentlab".into(), &error);
     }
-    leptos::mount::mount_to_body(move || view! { <app::App session=session.clone() /> });
+    leptos::mount::mount_to_body(move || view! { <app::App session=session.clone() lab=lab.clone() /> });
 }

@@ -103,6 +103,9 @@ impl Session {
 
     /// The model's training history (`NAME.history.bin`).
     pub async fn history(&self, name: &str) -> Result<Arc<History>, String> {
+        if self.manifest(name).await?.history.is_none() {
+            return Err(format!("{name} has no recorded history (a model from the training lab: its snapshots are in the lab)"));
+        }
         fetch_once(&self.inner.histories, &format!("models/{name}.history.bin"), name, History::from_bytes).await
     }
 
@@ -188,6 +191,21 @@ async fn fetch_once<T, E: std::fmt::Display>(
 }
 
 impl Session {
+    /// Adds a model that is not shipped (trained in the lab, or uploaded): its weights are
+    /// checked against the manifest and loaded, so that `request(name)` can show it.
+    pub fn register_model(&self, manifest: Manifest, bytes: &[u8], map: Option<LatentMap>) -> Result<String, String> {
+        let chosen = self.backend().ok_or("the compute backend has not started")?;
+        let name = manifest.name.clone();
+        let engine = Rc::new(Engine::from_bytes(manifest.clone(), bytes, chosen)?);
+        self.inner.manifests.borrow_mut().insert(name.clone(), Arc::new(manifest));
+        self.inner.engines.borrow_mut().insert(name.clone(), engine);
+        match map {
+            Some(map) => self.inner.maps.borrow_mut().insert(name.clone(), Arc::new(map)),
+            None => self.inner.maps.borrow_mut().remove(&name),
+        };
+        Ok(name)
+    }
+
     /// The model called `name` if it has been loaded already.
     pub fn cached_engine(&self, name: &str) -> Option<Rc<Engine>> {
         self.inner.engines.borrow().get(name).cloned()

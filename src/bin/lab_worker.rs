@@ -1,0 +1,6 @@
+//! The training lab's Web Worker: trains in the background while the page stays fluid.
+
+fn main() {
+    #[cfg(target_arch = "wasm32")]
+    latentlab::lab_worker::start();
+}

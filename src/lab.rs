@@ -1,0 +1,447 @@
+//! The training lab's settings and the messages between the page and its training
+//! worker: plain data, shared by both wasm binaries and unit-tested natively.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{DatasetId, ShippedModel};
+use crate::model::ModelKind;
+use crate::weights::Manifest;
+
+/// Latent sizes the lab offers.
+pub const LATENT_SIZES: [usize; 3] = [2, 8, 16];
+pub const BETA_RANGE: (f32, f32) = (0.0, 10.0);
+pub const LEARNING_RATE_RANGE: (f64, f64) = (1e-5, 10.0);
+pub const BATCH_RANGE: (usize, usize) = (8, 500);
+/// Held-out images re-encoded for the live map (the first test images).
+pub const HELDOUT_MAP_IMAGES: usize = 1000;
+/// Held-out images the live held-out loss is measured on.
+pub const HELDOUT_LOSS_IMAGES: usize = 250;
+/// Held-out images whose reconstructions are shown live.
+pub const RECONSTRUCTED: usize = 10;
+
+/// How a lab run is set up: the form, the address and `latentlab.lab.start(settings)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LabSettings {
+    pub dataset: DatasetId,
+    /// Labels to train on; empty for all ten.
+    pub classes: Vec<u8>,
+    pub latent: usize,
+    pub kind: ModelKind,
+    pub beta: f32,
+    #[serde(rename = "lr")]
+    pub learning_rate: f64,
+    pub batch: usize,
+    pub seed: u64,
+    /// A shipped model to fine-tune, or `None` to start from scratch.
+    pub from: Option<String>,
+}
+
+impl Default for LabSettings {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetId::Mnist,
+            classes: Vec::new(),
+            latent: 2,
+            kind: ModelKind::Vae,
+            beta: 1.0,
+            learning_rate: 1e-3,
+            batch: 100,
+            seed: 42,
+            from: None,
+        }
+    }
+}
+
+impl LabSettings {
+    /// Checks every value; the message names the first one out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(bad) = self.classes.iter().find(|&&c| c > 9) {
+            return Err(format!("classes: {bad} is not a label (0 to 9)"));
+        }
+        if !LATENT_SIZES.contains(&self.latent) {
+            return Err(format!("latent: {} is not offered (2, 8 or 16)", self.latent));
+        }
+        if !(BETA_RANGE.0..=BETA_RANGE.1).contains(&self.beta) {
+            return Err(format!("beta: {} is outside 0 to 10", self.beta));
+        }
+        if !(LEARNING_RATE_RANGE.0..=LEARNING_RATE_RANGE.1).contains(&self.learning_rate) {
+            return Err(format!("lr: {} is outside 0.00001 to 10", self.learning_rate));
+        }
+        if !(BATCH_RANGE.0..=BATCH_RANGE.1).contains(&self.batch) {
+            return Err(format!("batch: {} is outside 8 to 500", self.batch));
+        }
+        if let Some(from) = &self.from {
+            let model = ShippedModel::find(from).ok_or_else(|| format!("from: \"{from}\" is not a shipped model"))?;
+            if model.latent() != self.latent {
+                return Err(format!("from: {from} has a {}-D latent space, not {}", model.latent(), self.latent));
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings from a JSON object (the JS API), each field optional; bad ones are refused.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        let mut settings: LabSettings =
+            serde_json::from_str(json).map_err(|e| format!("lab settings: {e}"))?;
+        if let Some(model) = settings.from.as_deref().and_then(ShippedModel::find) {
+            // Fine-tuning keeps the model's own latent size unless one was asked for.
+            if !json.contains("\"latent\"") {
+                settings.latent = model.latent();
+            }
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings as address parameters (`lab-…=…`), so a shared link sets up the run.
+    pub fn to_query(&self) -> String {
+        let classes = self.classes.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
+        let mut query = format!(
+            "lab-dataset={}&lab-latent={}&lab-kind={}&lab-beta={}&lab-lr={}&lab-batch={}&lab-seed={}",
+            self.dataset.name(),
+            self.latent,
+            self.kind.name(),
+            self.beta,
+            self.learning_rate,
+            self.batch,
+            self.seed
+        );
+        if !classes.is_empty() {
+            query.push_str(&format!("&lab-classes={classes}"));
+        }
+        if let Some(from) = &self.from {
+            query.push_str(&format!("&lab-from={from}"));
+        }
+        query
+    }
+
+    /// Settings from address parameters: `get(name)` reads `lab-NAME`. Anything unknown
+    /// or out of range is left at its default or clamped, and named in the problems.
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        let mut settings = Self::default();
+        let mut problems = Vec::new();
+        let mut note = |what: String| problems.push(what);
+        if let Some(value) = get("dataset") {
+            match DatasetId::from_name(&value) {
+                Some(dataset) => settings.dataset = dataset,
+                None => note(format!("lab-dataset \"{value}\" is unknown: MNIST is used")),
+            }
+        }
+        if let Some(value) = get("classes") {
+            let parsed: Result<Vec<u8>, _> = value.split(',').map(|c| c.trim().parse::<u8>()).collect();
+            match parsed {
+                Ok(classes) if classes.iter().all(|&c| c <= 9) => {
+                    settings.classes = classes;
+                    settings.classes.sort_unstable();
+                    settings.classes.dedup();
+                }
+                _ => note(format!("lab-classes \"{value}\" is not a list of labels 0–9: all classes are used")),
+            }
+        }
+        if let Some(value) = get("latent") {
+            match value.parse::<usize>() {
+                Ok(latent) if LATENT_SIZES.contains(&latent) => settings.latent = latent,
+                _ => note(format!("lab-latent \"{value}\" is not 2, 8 or 16: 2 is used")),
+            }
+        }
+        if let Some(value) = get("kind") {
+            match ModelKind::parse(&value) {
+                Some(kind) => settings.kind = kind,
+                None => note(format!("lab-kind \"{value}\" is not vae or ae: vae is used")),
+            }
+        }
+        if let Some(value) = get("beta") {
+            match value.parse::<f32>() {
+                Ok(beta) if beta.is_finite() => {
+                    let clamped = beta.clamp(BETA_RANGE.0, BETA_RANGE.1);
+                    if clamped != beta {
+                        note(format!("lab-beta {beta} is outside 0 to 10: {clamped} is used"));
+                    }
+                    settings.beta = clamped;
+                }
+                _ => note(format!("lab-beta \"{value}\" is not a number: 1 is used")),
+            }
+        }
+        if let Some(value) = get("lr") {
+            match value.parse::<f64>() {
+                Ok(lr) if lr.is_finite() => {
+                    let clamped = lr.clamp(LEARNING_RATE_RANGE.0, LEARNING_RATE_RANGE.1);
+                    if clamped != lr {
+                        note(format!("lab-lr {lr} is outside 0.00001 to 10: {clamped} is used"));
+                    }
+                    settings.learning_rate = clamped;
+                }
+                _ => note(format!("lab-lr \"{value}\" is not a number: 0.001 is used")),
+            }
+        }
+        if let Some(value) = get("batch") {
+            match value.parse::<usize>() {
+                Ok(batch) => {
+                    let clamped = batch.clamp(BATCH_RANGE.0, BATCH_RANGE.1);
+                    if clamped != batch {
+                        note(format!("lab-batch {batch} is outside 8 to 500: {clamped} is used"));
+                    }
+                    settings.batch = clamped;
+                }
+                _ => note(format!("lab-batch \"{value}\" is not a whole number: 100 is used")),
+            }
+        }
+        if let Some(value) = get("seed") {
+            match value.parse::<u64>() {
+                Ok(seed) => settings.seed = seed,
+                _ => note(format!("lab-seed \"{value}\" is not a whole number: 42 is used")),
+            }
+        }
+        if let Some(value) = get("from") {
+            match ShippedModel::find(&value) {
+                Some(model) => {
+                    settings.from = Some(value);
+                    settings.latent = model.latent();
+                }
+                None => note(format!("lab-from \"{value}\" is not a shipped model: training starts from scratch")),
+            }
+        }
+        (settings, problems)
+    }
+
+    /// The name a model trained with these settings gets.
+    pub fn model_name(&self, step: u64) -> String {
+        format!("lab-{}-{}-{}d-s{}-step{step}", self.dataset.name(), self.kind.name(), self.latent, self.seed)
+    }
+}
+
+/// Loss terms in nats per image.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct Losses {
+    pub reconstruction: f64,
+    pub kl: f64,
+    pub total: f64,
+}
+
+impl Losses {
+    pub fn new(reconstruction: f64, kl: f64, beta: f64) -> Self {
+        Self { reconstruction, kl, total: reconstruction + beta * kl }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabState {
+    /// Downloading data or weights, starting the device.
+    Loading,
+    Running,
+    Paused,
+    Failed,
+}
+
+impl LabState {
+    pub fn name(self) -> &'static str {
+        match self {
+            LabState::Loading => "loading",
+            LabState::Running => "running",
+            LabState::Paused => "paused",
+            LabState::Failed => "failed",
+        }
+    }
+}
+
+/// What the lab reports after steps (a few times a second at most).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabStatus {
+    pub state: LabState,
+    pub step: u64,
+    /// Epochs done, fractional.
+    pub epoch: f64,
+    pub images_per_second: f64,
+    pub steps_per_second: f64,
+    pub backend: String,
+    /// Running mean of the latest training batches.
+    pub loss: Option<Losses>,
+    /// From the latest snapshot.
+    pub heldout: Option<Losses>,
+    pub train_images: usize,
+    /// Something the person should know (a NaN, a clamped value), in words.
+    pub message: Option<String>,
+}
+
+/// A picture of the model during training, for the live views and the scrubber.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub step: u64,
+    pub epoch: f64,
+    pub loss: Option<Losses>,
+    pub heldout: Losses,
+    pub latent: usize,
+    /// μ of the first held-out images, `latent` values each.
+    pub means: Vec<f32>,
+    /// How long taking this snapshot took, in ms.
+    pub millis: f64,
+    /// Whether the binary part holds the 15×15 grid after the reconstructions.
+    pub has_grid: bool,
+}
+
+/// Messages from the page to the training worker (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum ToWorker {
+    /// Sets up a run (data, device, model) and runs its first step, then pauses unless
+    /// `play`.
+    Start { settings: LabSettings, backend: String, play: bool },
+    Play,
+    Pause,
+    Step,
+    SetBeta { beta: f32 },
+    /// Sends the weights and manifest of the model as it is now.
+    Export { request: u64 },
+}
+
+/// Messages from the training worker to the page (JSON, with binary parts beside).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum FromWorker {
+    /// The worker has started and takes messages.
+    Alive,
+    /// Progress of a download.
+    Loading { what: String, received: u64, total: Option<u64> },
+    /// The held-out images of this run: their labels and, in the binary part, pixels.
+    Heldout { labels: Vec<u8>, class_names: Vec<String>, count: usize },
+    Status(LabStatus),
+    /// Binary part: reconstructions (10 × 784 bytes), then the grid (225 × 784) if any.
+    Snapshot(Snapshot),
+    /// Binary part: the weight file. `map_means`: μ of the held-out images under the
+    /// exported weights (its latent map).
+    Exported { request: u64, manifest: Box<Manifest>, map_means: Vec<f32> },
+    Failed { message: String },
+}
+
+/// A warning about what the held-out codes show, in words, or `None`.
+pub fn code_warning(kind: ModelKind, step: u64, heldout: &Losses, means: &[f32], latent: usize) -> Option<String> {
+    match kind {
+        ModelKind::Vae if step >= 200 && heldout.kl < 0.5 => Some(format!(
+            "The KL term is {:.2} nats: the posterior has collapsed to the prior, so the codes carry \
+             almost nothing about the images. Lower β to let them carry information.",
+            heldout.kl
+        )),
+        ModelKind::Ae if !means.is_empty() && latent > 0 => {
+            let rms = (means.iter().map(|m| f64::from(*m).powi(2)).sum::<f64>() / means.len() as f64).sqrt();
+            (rms > 3.0).then(|| {
+                format!(
+                    "The autoencoder's codes lie far outside N(0, I) (root mean square {rms:.1}): \
+                     the grid and prior samples, which assume N(0, I), will mostly miss them."
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A permutation of 0..count from `seed` (SplitMix64 driving a Fisher–Yates shuffle):
+/// the lab's epoch order, the same on every browser.
+pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..count).collect();
+    for i in (1..count).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip_through_the_address() {
+        let settings = LabSettings {
+            classes: vec![0, 4, 8],
+            kind: ModelKind::Ae,
+            beta: 2.5,
+            learning_rate: 0.002,
+            batch: 64,
+            seed: 7,
+            ..LabSettings::default()
+        };
+        settings.validate().unwrap();
+        let query = settings.to_query();
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap();
+                (k.trim_start_matches("lab-").to_string(), v.to_string())
+            })
+            .collect();
+        let (parsed, problems) =
+            LabSettings::from_query(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(parsed, settings);
+    }
+
+    #[test]
+    fn address_values_out_of_range_are_clamped_and_named() {
+        let (settings, problems) = LabSettings::from_query(|name| match name {
+            "beta" => Some("40".into()),
+            "batch" => Some("3".into()),
+            "latent" => Some("5".into()),
+            "dataset" => Some("cifar".into()),
+            "from" => Some("mnist-vae-16d".into()),
+            _ => None,
+        });
+        assert_eq!(settings.beta, 10.0);
+        assert_eq!(settings.batch, 8);
+        assert_eq!(settings.latent, 16, "fine-tuning takes the model's latent size");
+        assert_eq!(settings.from.as_deref(), Some("mnist-vae-16d"));
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("lab-beta 40")));
+        assert!(problems.iter().any(|p| p.contains("cifar")));
+    }
+
+    #[test]
+    fn json_settings_are_checked() {
+        let settings = LabSettings::from_json(r#"{"latent": 8, "classes": [1, 7], "lr": 0.01}"#).unwrap();
+        assert_eq!((settings.latent, settings.classes.clone(), settings.learning_rate), (8, vec![1, 7], 0.01));
+        let tuned = LabSettings::from_json(r#"{"from": "fashion-mnist-vae-16d"}"#).unwrap();
+        assert_eq!(tuned.latent, 16);
+        assert!(LabSettings::from_json(r#"{"beta": -1}"#).unwrap_err().contains("beta"));
+        assert!(LabSettings::from_json(r#"{"latent": 3}"#).unwrap_err().contains("latent"));
+        assert!(LabSettings::from_json(r#"{"batch": 100000}"#).unwrap_err().contains("batch"));
+        assert!(LabSettings::from_json(r#"{"colour": 1}"#).unwrap_err().contains("colour"));
+        assert!(LabSettings::from_json(r#"{"from": "nope"}"#).unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn messages_round_trip_as_json() {
+        let message = ToWorker::Start { settings: LabSettings::default(), backend: "cpu".into(), play: true };
+        let json = serde_json::to_string(&message).unwrap();
+        assert!(json.contains("\"type\":\"start\""), "{json}");
+        assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), message);
+    }
+
+    #[test]
+    fn shuffles_are_permutations_that_depend_on_the_seed() {
+        let a = shuffled(100, 1);
+        let mut sorted = a.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        assert_ne!(a, shuffled(100, 2));
+        assert_eq!(a, shuffled(100, 1));
+    }
+
+    #[test]
+    fn warnings_name_collapse_and_wandering_codes() {
+        let collapsed = Losses::new(200.0, 0.1, 1.0);
+        assert!(code_warning(ModelKind::Vae, 500, &collapsed, &[], 2).unwrap().contains("collapsed"));
+        assert!(code_warning(ModelKind::Vae, 10, &collapsed, &[], 2).is_none());
+        let far = vec![8.0f32, -7.0, 9.0, 6.0];
+        assert!(code_warning(ModelKind::Ae, 10, &collapsed, &far, 2).unwrap().contains("N(0, I)"));
+        assert!(code_warning(ModelKind::Ae, 10, &collapsed, &[0.5, -1.0], 2).is_none());
+    }
+}

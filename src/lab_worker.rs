@@ -1,0 +1,587 @@
+//! The training lab's Web Worker (its own wasm binary, `lab-worker`, with burn's autodiff
+//! and optimizers): takes [`ToWorker`] messages, trains with the shared [`train_step`],
+//! and reports [`FromWorker`] messages: status a few times a second, snapshots for the
+//! live views within a time budget, the weights on request.
+//!
+//! Written on `web_sys::DedicatedWorkerGlobalScope` and `postMessage` rather than
+//! `gloo-worker`: the lab needs binary parts beside JSON and a worker that keeps
+//! training between messages, which gloo-worker's request/response model does not give.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::prelude::*;
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::catalogue::DatasetId;
+use crate::data::{PreparedImages, IMAGE_PIXELS};
+use crate::image_set::ImageSet;
+use crate::lab::{
+    code_warning, shuffled, FromWorker, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
+    HELDOUT_LOSS_IMAGES, HELDOUT_MAP_IMAGES, RECONSTRUCTED,
+};
+use crate::math::default_latent_grid;
+use crate::model::{loss_terms, ModelKind, Vae, VaeConfig};
+use crate::step::{train_step, StepSettings};
+use crate::web::{backend, fetch};
+use crate::weights::{self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord};
+
+/// Status messages go out at most this often while training runs.
+const STATUS_INTERVAL_MILLIS: f64 = 250.0;
+/// Live views are refreshed at least this far apart…
+const SNAPSHOT_INTERVAL_MILLIS: f64 = 1000.0;
+/// …and take at most this share of the time (on the CPU backend a snapshot of the
+/// convolutional model costs a few training steps).
+const SNAPSHOT_SHARE: f64 = 0.2;
+
+pub fn start() {
+    crate::web::run_static_constructors();
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("latentlab lab worker: internal error: {info}").into());
+        post(&FromWorker::Failed { message: format!("the training worker stopped: {info}") }, None);
+    }));
+    let commands: Rc<RefCell<VecDeque<ToWorker>>> = Rc::default();
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let queue = commands.clone();
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
+        match event.data().as_string().map(|json| serde_json::from_str::<ToWorker>(&json)) {
+            Some(Ok(command)) => queue.borrow_mut().push_back(command),
+            _ => post(&FromWorker::Failed { message: "the lab sent a message the worker does not understand".into() }, None),
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    wasm_bindgen_futures::spawn_local(run(commands));
+    post(&FromWorker::Alive, None);
+}
+
+/// Sends a message with an optional binary part (transferred, not copied).
+fn post(message: &FromWorker, bytes: Option<Vec<u8>>) {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let envelope = Object::new();
+    let json = serde_json::to_string(message).unwrap_or_default();
+    let _ = Reflect::set(&envelope, &"json".into(), &json.into());
+    match bytes {
+        Some(bytes) => {
+            let array = Uint8Array::from(bytes.as_slice());
+            let _ = Reflect::set(&envelope, &"bytes".into(), &array);
+            let _ = scope.post_message_with_transfer(&envelope, &Array::of1(&array.buffer()));
+        }
+        None => {
+            let _ = scope.post_message(&envelope);
+        }
+    }
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A training run: its settings, model, optimizer, data and counters.
+struct Run {
+    settings: LabSettings,
+    backend: String,
+    device: Device,
+    model: Vae,
+    /// The weights whose loss was last read as finite (restored after a NaN).
+    last_good: Vae,
+    optimizer: ModuleOptimizer,
+    train: Rc<PreparedImages>,
+    heldout: Rc<PreparedImages>,
+    running: bool,
+    step: u64,
+    epoch: usize,
+    order: Vec<usize>,
+    cursor: usize,
+    epoch_sums: (f64, f64, usize),
+    epoch_losses: Vec<TestMetrics>,
+    average: Option<Losses>,
+    heldout_losses: Option<Losses>,
+    /// (time, images) of recent steps, for images per second.
+    recent: VecDeque<(f64, usize)>,
+    last_status: f64,
+    next_snapshot: f64,
+    wall_millis: f64,
+    message: Option<String>,
+}
+
+#[derive(Default)]
+struct Caches {
+    sets: HashMap<String, Rc<ImageSet>>,
+    devices: HashMap<String, Device>,
+}
+
+async fn run(commands: Rc<RefCell<VecDeque<ToWorker>>>) {
+    let mut caches = Caches::default();
+    let mut current: Option<Run> = None;
+    loop {
+        let command = commands.borrow_mut().pop_front();
+        match command {
+            Some(ToWorker::Start { settings, backend, play }) => {
+                current = None;
+                match start_run(settings, &backend, &mut caches).await {
+                    Ok(mut run) => {
+                        snapshot(&mut run).await;
+                        run.running = play;
+                        send_status(&mut run, LabState::Paused);
+                        current = Some(run);
+                    }
+                    Err(message) => post(&FromWorker::Failed { message }, None),
+                }
+            }
+            Some(command) => {
+                if let Some(run) = current.as_mut() {
+                    handle(run, command).await;
+                }
+            }
+            None => match current.as_mut() {
+                Some(run) if run.running => {
+                    let started = now();
+                    if train_once(run).await {
+                        run.wall_millis += now() - started;
+                        if now() >= run.next_snapshot {
+                            snapshot(run).await;
+                        }
+                    }
+                    if now() - run.last_status >= STATUS_INTERVAL_MILLIS || !run.running {
+                        send_status(run, LabState::Paused);
+                    }
+                    // A macrotask boundary, so that messages (Pause, β) get in.
+                    TimeoutFuture::new(0).await;
+                }
+                _ => TimeoutFuture::new(20).await,
+            },
+        }
+    }
+}
+
+async fn handle(run: &mut Run, command: ToWorker) {
+    match command {
+        ToWorker::Play => {
+            run.running = true;
+            run.message = None;
+            send_status(run, LabState::Paused);
+        }
+        ToWorker::Pause => {
+            run.running = false;
+            send_status(run, LabState::Paused);
+        }
+        ToWorker::Step => {
+            run.running = false;
+            if train_once(run).await {
+                snapshot(run).await;
+            }
+            send_status(run, LabState::Paused);
+        }
+        ToWorker::SetBeta { beta } => {
+            if beta.is_finite() {
+                run.settings.beta = beta.clamp(0.0, 10.0);
+            }
+            send_status(run, LabState::Paused);
+        }
+        ToWorker::Export { request } => match export(run).await {
+            Ok((manifest, bytes, map_means)) => {
+                post(&FromWorker::Exported { request, manifest: Box::new(manifest), map_means }, Some(bytes))
+            }
+            Err(message) => post(&FromWorker::Failed { message }, None),
+        },
+        ToWorker::Start { .. } => {}
+    }
+}
+
+fn send_status(run: &mut Run, idle: LabState) {
+    run.last_status = now();
+    let window_start = run.recent.front().map(|(t, _)| *t);
+    let images: usize = run.recent.iter().skip(1).map(|(_, n)| n).sum();
+    let steps = run.recent.len().saturating_sub(1);
+    let elapsed = window_start.map_or(0.0, |t| (now() - t) / 1000.0);
+    let per_second = |count: f64| if elapsed > 0.0 { count / elapsed } else { 0.0 };
+    let status = LabStatus {
+        state: if run.running { LabState::Running } else { idle },
+        step: run.step,
+        epoch: run.step as f64 * run.settings.batch as f64 / run.train.len().max(1) as f64,
+        images_per_second: per_second(images as f64),
+        steps_per_second: per_second(steps as f64),
+        backend: run.backend.clone(),
+        loss: run.average,
+        heldout: run.heldout_losses,
+        train_images: run.train.len(),
+        message: run.message.clone(),
+    };
+    post(&FromWorker::Status(status), None);
+}
+
+async fn image_set(caches: &mut Caches, url: &str, what: &str) -> Result<Rc<ImageSet>, String> {
+    if let Some(found) = caches.sets.get(url) {
+        return Ok(found.clone());
+    }
+    let bytes = fetch::fetch_bytes(url, |received, total| {
+        post(&FromWorker::Loading { what: what.to_string(), received, total }, None);
+    })
+    .await?;
+    let set = Rc::new(ImageSet::from_bytes(&bytes).map_err(|e| format!("{url}: {e}"))?);
+    caches.sets.insert(url.to_string(), set.clone());
+    Ok(set)
+}
+
+async fn device(caches: &mut Caches, backend_name: &str) -> Result<Device, String> {
+    if let Some(found) = caches.devices.get(backend_name) {
+        return Ok(found.clone());
+    }
+    let device = match backend_name {
+        "webgpu" => backend::init_webgpu().await?,
+        _ => Device::flex(),
+    };
+    caches.devices.insert(backend_name.to_string(), device.clone());
+    Ok(device)
+}
+
+async fn start_run(settings: LabSettings, backend_name: &str, caches: &mut Caches) -> Result<Run, String> {
+    settings.validate()?;
+    let dataset: DatasetId = settings.dataset;
+    let train_set = image_set(caches, &dataset.train_file(), "training images").await?;
+    let heldout_set = image_set(caches, &dataset.heldout_file(), "held-out images").await?;
+    let train = PreparedImages::from_bytes(&train_set.pixels, &train_set.labels, None, &settings.classes);
+    let heldout_count = HELDOUT_MAP_IMAGES.min(heldout_set.len());
+    let heldout = PreparedImages::from_bytes(&heldout_set.pixels, &heldout_set.labels, Some(heldout_count), &settings.classes);
+    if train.is_empty() || heldout.is_empty() {
+        return Err("no training images in the chosen classes".to_string());
+    }
+    let heldout_pixels: Vec<u8> = heldout.targets.iter().map(|v| (v * 255.0).round() as u8).collect();
+    post(
+        &FromWorker::Heldout {
+            labels: heldout.labels.clone(),
+            class_names: dataset.class_names().iter().map(|s| s.to_string()).collect(),
+            count: heldout.len(),
+        },
+        Some(heldout_pixels),
+    );
+
+    let base = device(caches, backend_name).await?;
+    let device = base.clone().autodiff();
+    device.seed(settings.seed);
+    let config = VaeConfig::new().with_latent(settings.latent);
+    let model = match &settings.from {
+        None => config.init(&device),
+        Some(name) => {
+            let manifest_url = format!("models/{name}.json");
+            let manifest = weights::parse_manifest(&fetch::fetch_text(&manifest_url).await?)
+                .map_err(|e| format!("{manifest_url}: {e}"))?;
+            let url = format!("models/{}", manifest.weights);
+            let bytes = fetch::fetch_bytes(&url, |received, total| {
+                post(&FromWorker::Loading { what: format!("{name}'s weights"), received, total }, None);
+            })
+            .await?;
+            weights::load_model(&manifest, &bytes, &device).map_err(|e| format!("{url}: {e}"))?.train()
+        }
+    };
+    let order = shuffled(train.len(), settings.seed);
+    Ok(Run {
+        backend: backend_name.to_string(),
+        device,
+        last_good: model.clone(),
+        model,
+        optimizer: AdamConfig::new().with_epsilon(1e-7).init(),
+        train: Rc::new(train),
+        heldout: Rc::new(heldout),
+        running: false,
+        step: 0,
+        epoch: 0,
+        order,
+        cursor: 0,
+        epoch_sums: (0.0, 0.0, 0),
+        epoch_losses: Vec::new(),
+        average: None,
+        heldout_losses: None,
+        recent: VecDeque::new(),
+        last_status: 0.0,
+        next_snapshot: 0.0,
+        wall_millis: 0.0,
+        message: None,
+        settings,
+    })
+}
+
+/// The next batch's image indices, reshuffling at each epoch's end.
+fn next_batch(run: &mut Run) -> Vec<usize> {
+    let mut indices = Vec::with_capacity(run.settings.batch);
+    while indices.len() < run.settings.batch {
+        if run.cursor >= run.order.len() {
+            let (recon, kl, seen) = run.epoch_sums;
+            if seen > 0 {
+                let n = seen as f64;
+                run.epoch_losses.push(TestMetrics { neg_elbo: (recon + kl) / n, reconstruction: recon / n, kl: kl / n });
+            }
+            run.epoch_sums = (0.0, 0.0, 0);
+            run.epoch += 1;
+            run.order = shuffled(run.train.len(), run.settings.seed.wrapping_add(run.epoch as u64));
+            run.cursor = 0;
+            if indices.len() >= run.train.len() {
+                break;
+            }
+        }
+        indices.push(run.order[run.cursor]);
+        run.cursor += 1;
+    }
+    indices
+}
+
+/// One training step; `false` when the loss was not finite (the run is then paused with
+/// its last good weights and a message).
+async fn train_once(run: &mut Run) -> bool {
+    let indices = next_batch(run);
+    let (inputs, targets) = run.train.batch(&indices, &run.device);
+    let settings = StepSettings {
+        kind: run.settings.kind,
+        beta: run.settings.beta,
+        learning_rate: run.settings.learning_rate,
+    };
+    let before = run.model.clone();
+    let (model, losses) = train_step(run.model.clone(), &mut run.optimizer, inputs, targets, settings);
+    run.model = model;
+    let reconstruction = read_scalar(losses.reconstruction).await;
+    let kl = match losses.kl {
+        Some(kl) => read_scalar(kl).await,
+        None => Ok(0.0),
+    };
+    let (reconstruction, kl) = match (reconstruction, kl) {
+        (Ok(r), Ok(k)) if r.is_finite() && k.is_finite() => (r, k),
+        (r, k) => {
+            let what = match (r, k) {
+                (Err(e), _) | (_, Err(e)) => format!("the backend failed ({e})"),
+                (Ok(r), Ok(k)) => format!("the loss became {r} + {k}"),
+            };
+            run.model = run.last_good.clone();
+            run.optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+            run.running = false;
+            run.message = Some(format!(
+                "Training paused at step {}: {what}. The weights from the last good step are kept. \
+                 The learning rate ({}) is probably too high: try a lower one.",
+                run.step + 1,
+                run.settings.learning_rate
+            ));
+            return false;
+        }
+    };
+    run.last_good = before;
+    run.step += 1;
+    let n = indices.len();
+    run.epoch_sums.0 += reconstruction * n as f64;
+    run.epoch_sums.1 += kl * n as f64;
+    run.epoch_sums.2 += n;
+    let beta = f64::from(run.settings.beta);
+    let latest = Losses::new(reconstruction, kl, beta);
+    run.average = Some(match run.average {
+        None => latest,
+        Some(old) => {
+            let mix = |a: f64, b: f64| 0.9 * a + 0.1 * b;
+            Losses::new(mix(old.reconstruction, reconstruction), mix(old.kl, kl), beta)
+        }
+    });
+    let time = now();
+    run.recent.push_back((time, n));
+    while run.recent.len() > 2 && run.recent.front().is_some_and(|(t, _)| time - t > 3000.0) {
+        run.recent.pop_front();
+    }
+    true
+}
+
+async fn read_scalar(tensor: Tensor<1>) -> Result<f64, String> {
+    let data = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+    let values = data.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    values.first().map(|v| f64::from(*v)).ok_or_else(|| "no value".to_string())
+}
+
+async fn read_values(tensor: Tensor<2>) -> Result<Vec<f32>, String> {
+    tensor
+        .into_data_async()
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .to_vec::<f32>()
+        .map_err(|e| format!("{e:?}"))
+}
+
+async fn read_pixels(tensor: Tensor<4>) -> Result<Vec<u8>, String> {
+    let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    Ok(values.iter().map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
+}
+
+/// The held-out encodings (μ, log σ²) of every held-out image, in chunks.
+async fn encode_heldout(model: &Vae, heldout: &PreparedImages, device: &Device) -> Result<(Vec<f32>, Vec<f32>), String> {
+    let (mut means, mut log_vars) = (Vec::new(), Vec::new());
+    let indices: Vec<usize> = (0..heldout.len()).collect();
+    for chunk in indices.chunks(250) {
+        let (inputs, _) = heldout.batch(chunk, device);
+        let (mean, log_var) = model.encoder.forward(inputs);
+        means.extend(read_values(mean).await?);
+        log_vars.extend(read_values(log_var).await?);
+    }
+    Ok((means, log_vars))
+}
+
+/// Held-out losses: reconstruction of the first `count` images (z sampled for a VAE,
+/// z = μ for an autoencoder) and their mean KL from the encodings already read.
+async fn heldout_losses(
+    model: &Vae,
+    kind: ModelKind,
+    heldout: &PreparedImages,
+    count: usize,
+    (means, log_vars): (&[f32], &[f32]),
+    beta: f64,
+    device: &Device,
+) -> Result<Losses, String> {
+    let count = count.min(heldout.len());
+    let indices: Vec<usize> = (0..count).collect();
+    let mut reconstruction = 0.0;
+    for chunk in indices.chunks(250) {
+        let (inputs, targets) = heldout.batch(chunk, device);
+        let terms = loss_terms(&kind.forward(model, inputs), targets);
+        reconstruction += read_scalar(terms.reconstruction).await? * chunk.len() as f64;
+    }
+    reconstruction /= count as f64;
+    let latent = means.len() / heldout.len().max(1);
+    let kl = if kind == ModelKind::Vae && latent > 0 {
+        let terms = means[..count * latent].iter().zip(&log_vars[..count * latent]);
+        terms.map(|(m, v)| 0.5 * f64::from(v.exp() + m * m - v - 1.0)).sum::<f64>() / count as f64
+    } else {
+        0.0
+    };
+    Ok(Losses::new(reconstruction, kl, beta))
+}
+
+/// Re-encodes the held-out images and decodes the reconstructions and the grid, then
+/// sends them; schedules the next snapshot so that views take a bounded share of time.
+async fn snapshot(run: &mut Run) {
+    let started = now();
+    match take_snapshot(run).await {
+        Ok((mut snapshot, bytes)) => {
+            snapshot.millis = now() - started;
+            if let Some(warning) = code_warning(run.settings.kind, run.step, &snapshot.heldout, &snapshot.means, snapshot.latent) {
+                run.message.get_or_insert(warning);
+            }
+            run.heldout_losses = Some(snapshot.heldout);
+            post(&FromWorker::Snapshot(snapshot), Some(bytes));
+        }
+        Err(message) => run.message = Some(format!("The live views could not be updated: {message}")),
+    }
+    let cost = now() - started;
+    run.next_snapshot = now() + SNAPSHOT_INTERVAL_MILLIS.max(cost / SNAPSHOT_SHARE);
+}
+
+async fn take_snapshot(run: &Run) -> Result<(Snapshot, Vec<u8>), String> {
+    let model = run.model.valid();
+    let device = run.device.clone().inner();
+    let (means, log_vars) = encode_heldout(&model, &run.heldout, &device).await?;
+    let beta = f64::from(run.settings.beta);
+    let heldout = heldout_losses(&model, run.settings.kind, &run.heldout, HELDOUT_LOSS_IMAGES, (&means[..], &log_vars[..]), beta, &device).await?;
+    let latent = run.settings.latent;
+    let shown = RECONSTRUCTED.min(run.heldout.len());
+    let mut latents: Vec<f32> = means[..shown * latent].to_vec();
+    let has_grid = latent == 2;
+    if has_grid {
+        latents.extend(default_latent_grid().into_iter().flatten());
+    }
+    let count = latents.len() / latent;
+    let z = Tensor::<2>::from_data(TensorData::new(latents, [count, latent]), &device);
+    let bytes = read_pixels(model.decode(z)).await?;
+    debug_assert_eq!(bytes.len(), count * IMAGE_PIXELS);
+    let snapshot = Snapshot {
+        step: run.step,
+        epoch: run.step as f64 * run.settings.batch as f64 / run.train.len().max(1) as f64,
+        loss: run.average,
+        heldout,
+        latent,
+        means,
+        millis: 0.0,
+        has_grid,
+    };
+    Ok((snapshot, bytes))
+}
+
+/// Collects every float parameter (flattened) in visiting order.
+struct Parameters(Vec<(Tensor<1>, Vec<usize>)>);
+
+impl ModuleVisitor for Parameters {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = param.val();
+        let shape = tensor.dims().to_vec();
+        let count = shape.iter().product();
+        self.0.push((tensor.reshape([count]), shape));
+    }
+}
+
+/// Puts parameters read back from the device into a model, in visiting order.
+struct Refill(VecDeque<TensorData>, Device);
+
+impl ModuleMapper for Refill {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let (id, tensor, mapper) = param.consume();
+        let value = self.0.pop_front().map_or(tensor, |data| Tensor::from_data(data, &self.1));
+        Param::from_mapped_value(id, value, mapper)
+    }
+}
+
+/// The model on the CPU backend, read back asynchronously (synchronous reads and device
+/// moves panic on WebGPU in wasm).
+async fn to_cpu(model: &Vae, latent: usize) -> Result<Vae, String> {
+    let mut parameters = Parameters(Vec::new());
+    model.visit(&mut parameters);
+    let mut datas = VecDeque::new();
+    for (tensor, shape) in parameters.0 {
+        let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        datas.push_back(TensorData::new(values, shape));
+    }
+    let cpu = Device::flex();
+    Ok(VaeConfig::new().with_latent(latent).init(&cpu).map(&mut Refill(datas, cpu)))
+}
+
+/// The model as it is now, as a shipped model: f16 weights and a manifest whose test
+/// metrics are measured on all held-out images.
+async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
+    let settings = &run.settings;
+    let cpu_model = to_cpu(&run.model.valid(), settings.latent).await?;
+    let bytes = weights::to_f16_bytes(&cpu_model).map_err(|e| e.to_string())?;
+    let config = VaeConfig::new().with_latent(settings.latent);
+    let cpu = Device::flex();
+    let rounded = weights::load_unchecked(&config, &bytes, &cpu).map_err(|e| e.to_string())?;
+    cpu.seed(settings.seed);
+    let encoded = encode_heldout(&rounded, &run.heldout, &cpu).await?;
+    let losses = heldout_losses(&rounded, settings.kind, &run.heldout, run.heldout.len(), (&encoded.0[..], &encoded.1[..]), 1.0, &cpu).await?;
+    let name = settings.model_name(run.step);
+    let manifest = Manifest {
+        name: name.clone(),
+        dataset: settings.dataset.name().to_string(),
+        kind: settings.kind.name().to_string(),
+        latent: settings.latent,
+        architecture: ArchitectureRecord::of(&config),
+        weights: format!("{name}.bpk"),
+        precision: "f16".to_string(),
+        sha256: weights::sha256_hex(&bytes),
+        weight_bytes: bytes.len(),
+        training: TrainingRecord {
+            epochs: run.epoch,
+            batch: settings.batch,
+            learning_rate: settings.learning_rate,
+            beta: f64::from(settings.beta),
+            seed: settings.seed,
+            train_images: run.train.len(),
+            test_images: run.heldout.len(),
+            wall_time_seconds: run.wall_millis / 1000.0,
+            epoch_losses: run.epoch_losses.clone(),
+        },
+        test_metrics: TestMetrics { neg_elbo: losses.reconstruction + losses.kl, reconstruction: losses.reconstruction, kl: losses.kl },
+        test_metrics_f32: None,
+        class_names: settings.dataset.class_names().iter().map(|s| s.to_string()).collect(),
+        classes: (!settings.classes.is_empty()).then(|| settings.classes.clone()),
+        latent_map: None,
+        history: None,
+        trained_in: Some(format!("the browser's training lab ({}), {} steps", run.backend, run.step)),
+    };
+    Ok((manifest, bytes, encoded.0))
+}

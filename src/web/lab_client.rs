@@ -1,0 +1,384 @@
+//! The page's side of the training lab: starts the worker (its wasm loads only when the
+//! lab opens), sends it [`ToWorker`] messages, turns its [`FromWorker`] messages into
+//! signals for the lab's views, and settles the JS API's promises.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{MessageEvent, Worker};
+
+use super::session::Session;
+use crate::artifacts::LatentMap;
+use crate::data::IMAGE_PIXELS;
+use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, RECONSTRUCTED};
+use crate::weights::Manifest;
+
+/// The worker's loader, written by trunk beside the page (relative: any sub-path works).
+const WORKER_URL: &str = "lab-worker_loader.js";
+/// Snapshots kept for scrubbing back; when full, every other older one is dropped.
+const KEPT_SNAPSHOTS: usize = 120;
+
+/// A snapshot with its pictures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSnapshot {
+    pub snapshot: Snapshot,
+    /// Reconstructions of the first held-out images, 28×28 bytes each.
+    pub reconstructions: Vec<u8>,
+    /// The 15×15 grid (2-D models).
+    pub grid: Option<Vec<u8>>,
+}
+
+/// The run's held-out images: the first test images of the chosen classes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heldout {
+    pub labels: Vec<u8>,
+    pub class_names: Vec<String>,
+    pub pixels: Vec<u8>,
+}
+
+/// Signals the lab's views read.
+#[derive(Clone, Copy)]
+pub struct LabSignals {
+    pub open: RwSignal<bool>,
+    pub settings: RwSignal<LabSettings>,
+    pub status: RwSignal<Option<LabStatus>>,
+    pub loading: RwSignal<Option<(String, u64, Option<u64>)>>,
+    pub heldout: RwSignal<Option<Arc<Heldout>>>,
+    pub snapshots: RwSignal<Vec<Arc<LiveSnapshot>>>,
+    pub error: RwSignal<Option<String>>,
+    /// The model from the lab on show, with its held-out −ELBO.
+    pub used: RwSignal<Option<Manifest>>,
+}
+
+type Condition = Box<dyn Fn(&LabStatus) -> bool>;
+type Exported = (Manifest, Vec<u8>, Vec<f32>);
+
+#[derive(Clone)]
+pub struct Lab {
+    inner: Rc<Inner>,
+    pub signals: LabSignals,
+}
+
+struct Inner {
+    session: Session,
+    worker: RefCell<Option<(Worker, Closure<dyn Fn(MessageEvent)>)>>,
+    alive: Cell<bool>,
+    /// Messages waiting for the worker to start listening.
+    outbox: RefCell<Vec<ToWorker>>,
+    /// Promises that settle on a status: condition, resolve, reject.
+    waiting: RefCell<Vec<(Condition, Function, Function)>>,
+    exports: RefCell<HashMap<u64, Box<dyn FnOnce(Result<Exported, String>)>>>,
+    next_request: Cell<u64>,
+}
+
+impl Lab {
+    pub fn new(session: Session) -> Self {
+        let (settings, _) = LabSettings::from_query(|name| super::address::query_param(&format!("lab-{name}")));
+        Self {
+            inner: Rc::new(Inner {
+                session,
+                worker: RefCell::new(None),
+                alive: Cell::new(false),
+                outbox: RefCell::new(Vec::new()),
+                waiting: RefCell::new(Vec::new()),
+                exports: RefCell::new(HashMap::new()),
+                next_request: Cell::new(1),
+            }),
+            signals: LabSignals {
+                open: RwSignal::new(false),
+                settings: RwSignal::new(settings),
+                status: RwSignal::new(None),
+                loading: RwSignal::new(None),
+                heldout: RwSignal::new(None),
+                snapshots: RwSignal::new(Vec::new()),
+                error: RwSignal::new(None),
+                used: RwSignal::new(None),
+            },
+        }
+    }
+
+    /// Problems with the lab's settings in the address, in words.
+    pub fn address_problems() -> Vec<String> {
+        LabSettings::from_query(|name| super::address::query_param(&format!("lab-{name}"))).1
+    }
+
+    fn ensure_worker(&self) -> Result<(), String> {
+        if self.inner.worker.borrow().is_some() {
+            return Ok(());
+        }
+        let worker = Worker::new(WORKER_URL).map_err(|e| format!("the training worker could not start: {e:?}"))?;
+        let lab = self.clone();
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| lab.receive(event));
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let lab = self.clone();
+        let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+            lab.fail("the training worker could not be loaded or stopped with an error".to_string());
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        *self.inner.worker.borrow_mut() = Some((worker, on_message));
+        self.signals.open.set(true);
+        Ok(())
+    }
+
+    fn send(&self, message: ToWorker) {
+        if !self.inner.alive.get() {
+            self.inner.outbox.borrow_mut().push(message);
+            return;
+        }
+        if let Some((worker, _)) = self.inner.worker.borrow().as_ref() {
+            let json = serde_json::to_string(&message).unwrap_or_default();
+            let _ = worker.post_message(&json.into());
+        }
+    }
+
+    /// Stops the worker and frees its memory.
+    pub fn close(&self) {
+        if let Some((worker, _)) = self.inner.worker.borrow_mut().take() {
+            worker.terminate();
+        }
+        self.inner.alive.set(false);
+        self.inner.outbox.borrow_mut().clear();
+        self.settle_all(Err("the lab was closed".to_string()));
+        let s = self.signals;
+        s.open.set(false);
+        s.status.set(None);
+        s.loading.set(None);
+        s.snapshots.set(Vec::new());
+        s.heldout.set(None);
+    }
+
+    /// Sets up a run with `settings`; plays it when `play`. The promise resolves with the
+    /// first status after the first step (or, without play, once the run is ready).
+    pub fn start(&self, settings: LabSettings, play: bool) -> Promise {
+        if let Err(message) = settings.validate().and_then(|_| self.ensure_worker()) {
+            return Promise::reject(&js_sys::Error::new(&message));
+        }
+        self.signals.settings.set(settings.clone());
+        self.signals.error.set(None);
+        self.signals.snapshots.set(Vec::new());
+        self.signals.status.set(None);
+        super::address::record_lab(Some(&settings.to_query()));
+        // Earlier waiters belong to the run this one replaces.
+        self.settle_all(Err("a new lab run replaced this one".to_string()));
+        let backend = self
+            .inner
+            .session
+            .backend()
+            .map_or("cpu", |chosen| chosen.kind.name())
+            .to_string();
+        let promise = self.wait_for(Box::new(move |status| {
+            status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
+        }));
+        self.send(ToWorker::Start { settings, backend, play });
+        promise
+    }
+
+    pub fn play(&self) -> Promise {
+        self.send(ToWorker::Play);
+        self.wait_for(Box::new(|status| status.state == LabState::Running || status.message.is_some()))
+    }
+
+    pub fn pause(&self) -> Promise {
+        self.send(ToWorker::Pause);
+        self.wait_for(Box::new(|status| status.state != LabState::Running))
+    }
+
+    pub fn step(&self) -> Promise {
+        let target = self.signals.status.with_untracked(|s| s.as_ref().map_or(1, |s| s.step + 1));
+        self.send(ToWorker::Step);
+        self.wait_for(Box::new(move |status| status.step >= target || status.message.is_some()))
+    }
+
+    /// Starts the same run over, paused at step 0.
+    pub fn reset(&self) -> Promise {
+        self.start(self.signals.settings.get_untracked(), false)
+    }
+
+    pub fn set_beta(&self, beta: f32) {
+        self.signals.settings.update(|s| s.beta = beta);
+        super::address::record_lab(Some(&self.signals.settings.get_untracked().to_query()));
+        self.send(ToWorker::SetBeta { beta });
+    }
+
+    /// Asks the worker for the model as it is now.
+    pub fn export(&self, done: impl FnOnce(Result<Exported, String>) + 'static) {
+        if self.inner.worker.borrow().is_none() || self.signals.status.with_untracked(Option::is_none) {
+            done(Err("nothing has been trained yet: start a run first".to_string()));
+            return;
+        }
+        let request = self.inner.next_request.get();
+        self.inner.next_request.set(request + 1);
+        self.inner.exports.borrow_mut().insert(request, Box::new(done));
+        self.send(ToWorker::Export { request });
+    }
+
+    async fn export_now(&self) -> Result<Exported, String> {
+        let slot: Rc<RefCell<Option<Result<Exported, String>>>> = Rc::default();
+        let answered = Promise::new(&mut |resolve, _| {
+            let slot = slot.clone();
+            self.export(move |result| {
+                *slot.borrow_mut() = Some(result);
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            });
+        });
+        let _ = JsFuture::from(answered).await;
+        let answer = slot.borrow_mut().take();
+        answer.unwrap_or_else(|| Err("the training worker did not answer".to_string()))
+    }
+
+    /// Puts the lab's model on show in every view; resolves once it is shown.
+    pub fn use_model(&self) -> Promise {
+        let lab = self.clone();
+        future_to_promise(async move {
+            let shown = async {
+                let (manifest, bytes, means) = lab.export_now().await?;
+                let map = lab.signals.heldout.with_untracked(|h| {
+                    h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
+                });
+                let name = lab.inner.session.register_model(manifest.clone(), &bytes, map)?;
+                lab.signals.used.set(Some(manifest));
+                Ok::<_, String>(lab.inner.session.request(name))
+            };
+            match shown.await {
+                Ok(request) => JsFuture::from(request).await,
+                Err(message) => {
+                    lab.signals.error.set(Some(message.clone()));
+                    Err(js_sys::Error::new(&message).into())
+                }
+            }
+        })
+    }
+
+    fn wait_for(&self, condition: Condition) -> Promise {
+        let inner = self.inner.clone();
+        Promise::new(&mut |resolve, reject| {
+            inner.waiting.borrow_mut().push((condition, resolve, reject));
+        })
+    }
+
+    fn settle_all(&self, outcome: Result<(), String>) {
+        let waiting: Vec<_> = self.inner.waiting.borrow_mut().drain(..).collect();
+        for (_, resolve, reject) in waiting {
+            let _ = match &outcome {
+                Ok(()) => resolve.call0(&JsValue::UNDEFINED),
+                Err(message) => reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new(message)),
+            };
+        }
+        let exports: Vec<_> = self.inner.exports.borrow_mut().drain().collect();
+        for (_, done) in exports {
+            done(Err(outcome.clone().err().unwrap_or_else(|| "the lab stopped".to_string())));
+        }
+    }
+
+    fn fail(&self, message: String) {
+        self.signals.error.set(Some(message.clone()));
+        self.signals.status.update(|s| {
+            if let Some(s) = s {
+                s.state = LabState::Failed;
+            }
+        });
+        self.signals.loading.set(None);
+        self.settle_all(Err(message));
+    }
+
+    fn receive(&self, event: MessageEvent) {
+        let data = event.data();
+        let json = Reflect::get(&data, &"json".into()).ok().and_then(|j| j.as_string()).unwrap_or_default();
+        let bytes = Reflect::get(&data, &"bytes".into())
+            .ok()
+            .filter(|b| !b.is_undefined())
+            .map(|b| Uint8Array::new(&b).to_vec());
+        let Ok(message) = serde_json::from_str::<FromWorker>(&json) else {
+            self.fail("the training worker sent a message the page does not understand".to_string());
+            return;
+        };
+        let s = self.signals;
+        match message {
+            FromWorker::Alive => {
+                self.inner.alive.set(true);
+                let outbox: Vec<_> = self.inner.outbox.borrow_mut().drain(..).collect();
+                for message in outbox {
+                    self.send(message);
+                }
+            }
+            FromWorker::Loading { what, received, total } => s.loading.set(Some((what, received, total))),
+            FromWorker::Heldout { labels, class_names, .. } => {
+                s.loading.set(None);
+                s.heldout.set(Some(Arc::new(Heldout { labels, class_names, pixels: bytes.unwrap_or_default() })));
+            }
+            FromWorker::Status(status) => {
+                s.loading.set(None);
+                let settled: Vec<_> = {
+                    let mut waiting = self.inner.waiting.borrow_mut();
+                    let (now, later): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(condition, _, _)| condition(&status));
+                    *waiting = later;
+                    now
+                };
+                let value = serde_wasm_status(&status);
+                for (_, resolve, _) in settled {
+                    let _ = resolve.call1(&JsValue::UNDEFINED, &value);
+                }
+                s.status.set(Some(status));
+            }
+            FromWorker::Snapshot(snapshot) => {
+                let bytes = bytes.unwrap_or_default();
+                let split = (RECONSTRUCTED * IMAGE_PIXELS).min(bytes.len());
+                let (reconstructions, grid) = bytes.split_at(split);
+                let live = LiveSnapshot {
+                    grid: snapshot.has_grid.then(|| grid.to_vec()),
+                    reconstructions: reconstructions.to_vec(),
+                    snapshot,
+                };
+                s.snapshots.update(|kept| {
+                    if kept.len() >= KEPT_SNAPSHOTS {
+                        let older = kept.len() / 2;
+                        let mut index = 0;
+                        kept.retain(|_| {
+                            index += 1;
+                            index > older || index % 2 == 0
+                        });
+                    }
+                    kept.push(Arc::new(live));
+                });
+            }
+            FromWorker::Exported { request, manifest, map_means } => {
+                if let Some(done) = self.inner.exports.borrow_mut().remove(&request) {
+                    done(Ok((*manifest, bytes.unwrap_or_default(), map_means)));
+                }
+            }
+            FromWorker::Failed { message } => self.fail(message),
+        }
+    }
+
+    /// The latest status as a JS object (the JS API's `lab.status()`), or null.
+    pub fn status_value(&self) -> JsValue {
+        self.signals.status.with_untracked(|s| s.as_ref().map_or(JsValue::NULL, serde_wasm_status))
+    }
+}
+
+/// A status as the JS API describes it: `{state, step, epoch, imagesPerSecond, …}`.
+fn serde_wasm_status(status: &LabStatus) -> JsValue {
+    let losses = |l: &Option<crate::lab::Losses>| {
+        l.map(|l| serde_json::json!({"reconstruction": l.reconstruction, "kl": l.kl, "total": l.total}))
+    };
+    let value = serde_json::json!({
+        "state": status.state.name(),
+        "step": status.step,
+        "epoch": status.epoch,
+        "imagesPerSecond": status.images_per_second,
+        "stepsPerSecond": status.steps_per_second,
+        "backend": status.backend,
+        "loss": losses(&status.loss),
+        "heldout": losses(&status.heldout),
+        "trainImages": status.train_images,
+        "message": status.message,
+    });
+    js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+}

@@ -1,0 +1,164 @@
+// End-to-end: the training lab trains the real model in its worker on the shipped data,
+// the page stays usable meanwhile, and the result becomes a model like the shipped ones.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Driver } from './webdriver.mjs';
+import { serveSite } from './server.mjs';
+import { buildSite, saveScreenshot } from './site.mjs';
+import { decode, meanAbsDiff, waitFor, waitForModel } from './page.mjs';
+
+let site;
+let driver;
+
+before(async () => {
+  site = await serveSite(buildSite(), '/lab/');
+  driver = await Driver.start();
+});
+
+after(async () => {
+  driver?.stop();
+  site?.close();
+});
+
+async function open(query = '?backend=cpu', webgpu = false) {
+  const session = await driver.openBrowser({ webgpu });
+  await session.goto(`${site.url}${query}`);
+  await session.run('await window.latentlab.ready;');
+  return session;
+}
+
+const status = (session) => session.run('return window.latentlab.lab.status();');
+
+/** Runs `steps` more steps one at a time (each resolves once it has run). */
+async function steps(session, count) {
+  for (let i = 0; i < count; i++) await session.run('await window.latentlab.lab.step();');
+  return status(session);
+}
+
+describe('the training lab in headless Chromium', () => {
+  test('CPU backend: Step, Play and Pause train the real model and lower the loss; sliders answer meanwhile', async () => {
+    const session = await open();
+    try {
+      // A small class subset and batch keep the test quick; the settings reach the address.
+      const first = await session.run(
+        'return await window.latentlab.lab.start({dataset: "mnist", classes: [0, 1], batch: 32, lr: 0.003, seed: 3});',
+      );
+      assert.equal(first.backend, 'cpu');
+      assert.ok(first.step >= 1, `start resolved at step ${first.step}`);
+      assert.ok(first.trainImages > 1500 && first.trainImages < 2500, `${first.trainImages} images of 0s and 1s`);
+      const search = await session.run('return location.search;');
+      assert.match(search, /lab-dataset=mnist/);
+      assert.match(search, /lab-classes=0,1/);
+      assert.match(search, /lab-batch=32/);
+
+      // Pause stops the step count.
+      const paused = await session.run('return await window.latentlab.lab.pause();');
+      await session.run('await new Promise((r) => setTimeout(r, 800));');
+      const later = await status(session);
+      assert.equal(later.state, 'paused');
+      assert.equal(later.step, paused.step, 'steps ran while paused');
+
+      // Step advances by exactly one.
+      const stepped = await steps(session, 1);
+      assert.equal(stepped.step, paused.step + 1);
+
+      // Play: while it trains, the page's own decoder still answers.
+      const before = first.heldout.total;
+      await session.click('[data-testid=lab-play]');
+      await waitFor(session, 'window.latentlab.lab.status()?.state === "running"', 'the lab to run');
+      const [pixels] = await decode(session, [[0.5, -0.5]]);
+      assert.equal(pixels.length, 784);
+      await session.run(`document.querySelector('[data-testid=latent-slider]').value = "1.5";
+        document.querySelector('[data-testid=latent-slider]').dispatchEvent(new Event('input', {bubbles: true}));`);
+      await waitFor(session, 'JSON.parse(document.getElementById("slider-decode").dataset.z || "null")?.[0]?.[0] === 1.5', 'the slider image while training');
+      await waitFor(session, 'window.latentlab.lab.status()?.step >= 60', 'sixty steps', 240000);
+      await session.click('[data-testid=lab-play]');
+      await waitFor(session, 'window.latentlab.lab.status()?.state === "paused"', 'the lab to pause');
+      await waitFor(session, `document.querySelectorAll("[data-testid=lab-scrub]").length && window.latentlab.lab.status().heldout`, 'a snapshot');
+      const trained = await steps(session, 1);
+      assert.ok(trained.heldout.total < before - 20, `held-out loss ${before} → ${trained.heldout.total}`);
+      assert.ok(trained.imagesPerSecond > 0);
+      const painted = await session.run(`const c = document.getElementById('lab-map');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 60 || d[i + 1] > 60) n++; return n;`);
+      assert.ok(painted > 200, `the live map painted ${painted} pixels`);
+      saveScreenshot('lab-cpu', await session.screenshot());
+
+      // Reset starts over at step 0.
+      const reset = await session.run('return await window.latentlab.lab.reset();');
+      assert.equal(reset.step, 0);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('the trained model goes on show in every view; download → upload keeps its pixels', async () => {
+    const session = await open('?backend=cpu&lab-dataset=mnist&lab-batch=50&lab-seed=5');
+    try {
+      await session.run('await window.latentlab.lab.start({dataset: "mnist", batch: 50, seed: 5});');
+      await steps(session, 8);
+      await session.run('await window.latentlab.lab.use();');
+      const line = await session.run('return document.querySelector("[data-testid=model-line]").textContent;');
+      assert.match(line, /lab-mnist-vae-2d-s5/);
+      assert.match(await session.run('return document.querySelector("[data-testid=lab-used]").textContent;'), /held-out −ELBO \d+/);
+      // decode runs on the lab's model now, and differs from the shipped model's.
+      const z = [[0.3, -0.8], [1.2, 0.4]];
+      const fromLab = await decode(session, z);
+      await session.run('await window.latentlab.use("mnist-vae-2d");');
+      const shipped = await decode(session, z);
+      assert.ok(meanAbsDiff(fromLab[0], shipped[0]) > 0.02, 'the lab model decodes like the shipped one');
+      // The address does not name the lab's model (a link could not bring it back).
+      await session.run('await window.latentlab.lab.use();');
+      assert.doesNotMatch(await session.run('return location.search;'), /model=lab-/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('a huge learning rate gives the NaN message and keeps the last good weights', async () => {
+    const session = await open();
+    try {
+      await session.run('await window.latentlab.lab.start({dataset: "mnist", batch: 16, lr: 10, seed: 1});');
+      await waitFor(session, 'window.latentlab.lab.status()?.message', 'the NaN message', 120000);
+      const stopped = await status(session);
+      assert.equal(stopped.state, 'paused');
+      assert.match(stopped.message, /learning rate/);
+      assert.match(await session.run('return document.querySelector("[data-testid=lab-message]").textContent;'), /lower one/);
+      // The kept weights are finite: the model can still be used and decodes numbers.
+      await session.run('await window.latentlab.lab.use();');
+      const [pixels] = await decode(session, [[0, 0]]);
+      assert.ok(pixels.every(Number.isFinite));
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('bad settings are refused in words; bad address values are named and clamped', async () => {
+    const session = await open('?backend=cpu&lab-beta=40&lab-latent=5');
+    try {
+      const problems = await session.run('return [...document.querySelectorAll("[data-testid=lab-address-problem]")].map((p) => p.textContent);');
+      assert.ok(problems.some((p) => /lab-beta 40/.test(p)), problems.join(' | '));
+      assert.ok(problems.some((p) => /lab-latent/.test(p)), problems.join(' | '));
+      for (const [settings, word] of [['{beta: -1}', 'beta'], ['{latent: 3}', 'latent'], ['{batch: 1e6}', 'batch'], ['{colour: 1}', 'colour']]) {
+        const refused = await session.run(`try { await window.latentlab.lab.start(${settings}); return "resolved"; } catch (e) { return e.message; }`);
+        assert.match(refused, new RegExp(word), `${settings}: ${refused}`);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('WebGPU (software adapter): a few steps lower the loss', async () => {
+    const session = await open('?backend=webgpu', true);
+    try {
+      const first = await session.run('return await window.latentlab.lab.start({dataset: "mnist", classes: [1], batch: 16, lr: 0.003, seed: 2});');
+      assert.equal(first.backend, 'webgpu');
+      await session.run('await window.latentlab.lab.pause();');
+      const start = first.loss.total;
+      const trained = await steps(session, 6);
+      assert.ok(trained.loss.total < start, `loss ${start} → ${trained.loss.total}`);
+    } finally {
+      await session.close();
+    }
+  });
+});
