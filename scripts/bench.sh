@@ -10,3 +10,4 @@ cargo build --release --locked
 trunk build --release --cargo-profile web-release
 (cd bench && npm ci --no-audit --no-fund)
 node bench/run.mjs
+node bench/lab.mjs

@@ -394,7 +394,7 @@ async fn train_once(run: &mut Run) -> bool {
 
 async fn read_scalar(tensor: Tensor<1>) -> Result<f64, String> {
     let data = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?;
-    let values = data.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let values = data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     values.first().map(|v| f64::from(*v)).ok_or_else(|| "no value".to_string())
 }
 
@@ -403,12 +403,12 @@ async fn read_values(tensor: Tensor<2>) -> Result<Vec<f32>, String> {
         .into_data_async()
         .await
         .map_err(|e| format!("{e:?}"))?
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .map_err(|e| format!("{e:?}"))
 }
 
 async fn read_pixels(tensor: Tensor<4>) -> Result<Vec<u8>, String> {
-    let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     Ok(values.iter().map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
 }
 
@@ -511,7 +511,7 @@ impl ModuleVisitor for Parameters {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let tensor = param.val();
         let shape = tensor.dims().to_vec();
-        let count = shape.iter().product();
+        let count: usize = shape.iter().product();
         self.0.push((tensor.reshape([count]), shape));
     }
 }
@@ -534,7 +534,7 @@ async fn to_cpu(model: &Vae, latent: usize) -> Result<Vae, String> {
     model.visit(&mut parameters);
     let mut datas = VecDeque::new();
     for (tensor, shape) in parameters.0 {
-        let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         datas.push_back(TensorData::new(values, shape));
     }
     let cpu = Device::flex();

@@ -117,7 +117,7 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     });
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
 
-    Reflect::set(&api, &"lab".into(), &lab_api(lab)?)?;
+    Reflect::set(&api, &"lab".into(), &JsValue::from(lab_api(lab)?))?;
     Reflect::set(&js_sys::global(), &"latentlab".into(), &api)?;
     Ok(())
 }

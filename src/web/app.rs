@@ -116,6 +116,8 @@ pub struct TrayItem {
 #[component]
 pub fn App(session: Session, lab: Lab) -> impl IntoView {
     let state = RwSignal::new(PageState::StartingBackend);
+    // What the page could not do as the address asked, and what it did instead.
+    let notices = RwSignal::new(Vec::<String>::new());
     let backend = RwSignal::new(None::<BackendInfo>);
     let requested = RwSignal::new(address::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.name()));
     let views = Views {
@@ -148,14 +150,20 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
         let session = for_switch.clone();
         spawn_local(async move {
             if let Err(message) =
-                show_model(&session, &name, state, backend, views, start_point, is_current).await
+                show_model(&session, &name, state, backend, notices, views, start_point, is_current).await
             {
                 web_sys::console::error_1(&format!("latentlab: {message}").into());
                 state.set(PageState::Failed(message.clone()));
-                session.mark_failed(&name, &message);
-                // Keep showing (and offering) the model that was there.
-                if let Some(previous) = views.shown.get_untracked() {
+                // Keep showing (and offering) the model that was there; with none yet (a
+                // stale or mistyped link), the default model.
+                let previous = views.shown.get_untracked();
+                let fall_back = previous.is_none() && name != DEFAULT_MODEL.name();
+                session.mark_failed(&name, &message, !fall_back);
+                if let Some(previous) = previous {
                     requested.set(previous.name);
+                } else if fall_back {
+                    notices.update(|n| n.push(format!("{message}. The page shows {} instead.", DEFAULT_MODEL.name())));
+                    requested.set(DEFAULT_MODEL.name());
                 }
             }
         });
@@ -179,6 +187,7 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
         <main>
             <ModelPicker requested=requested shown=views.shown />
             <StatusLine state=state />
+            {move || notices.get().into_iter().map(|n| view! { <p class="note warning" data-testid="notice">{n}</p> }).collect_view()}
             <ModelLine shown=views.shown />
             <p class="note panel" class:hidden=move || !has_model() || planar()>
                 "The grid and the latent map need a 2-D latent space: pick a 2-D VAE or the 2-D autoencoder to see them. \
@@ -213,18 +222,30 @@ async fn show_model(
     name: &str,
     state: RwSignal<PageState>,
     backend: RwSignal<Option<BackendInfo>>,
+    notices: RwSignal<Vec<String>>,
     views: Views,
     start_point: Option<Vec<f32>>,
     is_current: impl Fn() -> bool,
 ) -> Result<(), String> {
     if session.backend().is_none() {
-        let requested = match address::query_param("backend") {
-            None => None,
-            Some(name) => Some(BackendKind::parse(&name).ok_or_else(|| {
-                format!("unknown backend \"{name}\" in the address: use ?backend=webgpu or ?backend=cpu")
-            })?),
+        let requested = address::query_param("backend").and_then(|name| {
+            let parsed = BackendKind::parse(&name);
+            if parsed.is_none() {
+                notices.update(|n| {
+                    n.push(format!(
+                        "The address asks for an unknown backend \"{name}\" (use ?backend=webgpu or ?backend=cpu): the page chose one by itself."
+                    ))
+                });
+            }
+            parsed
+        });
+        let chosen = match backend::choose(requested).await {
+            Ok(chosen) => chosen,
+            Err(why) => {
+                notices.update(|n| n.push(format!("{why}. The page chose a backend by itself.")));
+                backend::choose(None).await?
+            }
         };
-        let chosen = backend::choose(requested).await?;
         backend.set(Some(BackendInfo {
             label: chosen.kind.label(),
             fallback_reason: chosen.fallback_reason.clone(),

@@ -182,7 +182,7 @@ impl Lab {
 
     pub fn play(&self) -> Promise {
         self.send(ToWorker::Play);
-        self.wait_for(Box::new(|status| status.state == LabState::Running || status.message.is_some()))
+        self.wait_for(Box::new(|status| status.state != LabState::Loading))
     }
 
     pub fn pause(&self) -> Promise {
@@ -193,7 +193,10 @@ impl Lab {
     pub fn step(&self) -> Promise {
         let target = self.signals.status.with_untracked(|s| s.as_ref().map_or(1, |s| s.step + 1));
         self.send(ToWorker::Step);
-        self.wait_for(Box::new(move |status| status.step >= target || status.message.is_some()))
+        // A NaN leaves the count where it was, paused with a message.
+        self.wait_for(Box::new(move |status| {
+            status.step >= target || (status.state != LabState::Running && status.message.is_some())
+        }))
     }
 
     /// Starts the same run over, paused at step 0.
@@ -258,8 +261,11 @@ impl Lab {
 
     fn wait_for(&self, condition: Condition) -> Promise {
         let inner = self.inner.clone();
+        let mut condition = Some(condition);
         Promise::new(&mut |resolve, reject| {
-            inner.waiting.borrow_mut().push((condition, resolve, reject));
+            if let Some(condition) = condition.take() {
+                inner.waiting.borrow_mut().push((condition, resolve, reject));
+            }
         })
     }
 

@@ -37,6 +37,35 @@ pub fn run_static_constructors() {
     unsafe { __wasm_call_ctors() };
 }
 
+/// After a panic the page's wasm cannot be trusted: say so on the page, with a way back.
+/// Plain DOM calls, since the reactive UI may be what broke.
+fn show_internal_error(what: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Some(body) = document.body() else { return };
+    if document.get_element_by_id("internal-error").is_some() {
+        return;
+    }
+    let Ok(banner) = document.create_element("div") else { return };
+    banner.set_id("internal-error");
+    let _ = banner.set_attribute("role", "alert");
+    let _ = banner.set_attribute("class", "internal-error");
+    banner.set_text_content(Some(&format!(
+        "latentlab hit an internal error and stopped working ({what}). Reloading the page starts it afresh. "
+    )));
+    if let Ok(button) = document.create_element("button") {
+        button.set_text_content(Some("Reload the page"));
+        let reload = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        });
+        let _ = button.add_event_listener_with_callback("click", wasm_bindgen::JsCast::unchecked_ref(reload.as_ref()));
+        reload.forget();
+        let _ = banner.append_child(&button);
+    }
+    let _ = body.prepend_with_node_1(&banner);
+}
+
 /// Entry point of the wasm binary.
 pub fn start() {
     // Run the constructors once, here. A module that never calls them itself is taken by
@@ -46,6 +75,7 @@ pub fn start() {
     run_static_constructors();
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("latentlab: internal error: {info}").into());
+        show_internal_error(&info.to_string());
     }));
     let session = session::Session::new();
     let lab = lab_client::Lab::new(session.clone());

@@ -146,10 +146,12 @@ impl Session {
         self.settle_waiting(|_| true, |(_, reject)| reject.call1(&JsValue::UNDEFINED, &error));
     }
 
-    /// Showing model `name` failed (or was overtaken by another request).
-    pub fn mark_failed(&self, name: &str, reason: &str) {
+    /// Showing model `name` failed (or was overtaken by another request). `ready` rejects
+    /// too when nothing is shown and the page gives up (`giving_up`), rather than falling
+    /// back to another model.
+    pub fn mark_failed(&self, name: &str, reason: &str, giving_up: bool) {
         let error: JsValue = js_sys::Error::new(reason).into();
-        if self.shown().is_none() {
+        if self.shown().is_none() && giving_up {
             if let Some((_, reject)) = self.inner.first_show.borrow_mut().take() {
                 let _ = reject.call1(&JsValue::UNDEFINED, &error);
             }

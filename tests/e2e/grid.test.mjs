@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Driver } from './webdriver.mjs';
 import { serveSite } from './server.mjs';
 import { buildSite, saveScreenshot } from './site.mjs';
+import { decode, waitForModel } from './page.mjs';
 
 const MODEL = 'fashion-mnist-vae-2d';
 const EDGE = 1.6448536269514722; // Φ⁻¹(0.95)
@@ -158,7 +159,7 @@ describe('the 15×15 grid in headless Chromium', () => {
   });
 });
 
-describe('bad model files: a message in words, and the page stays alive', () => {
+describe('bad model files and links: a message in words, and the page goes on with the default model', () => {
   for (const [model, expected] of [
     ['corrupt', /checksum does not match/],
     ['missing-weights', /HTTP 404/],
@@ -169,22 +170,33 @@ describe('bad model files: a message in words, and the page stays alive', () => 
       const session = await driver.openBrowser({ webgpu: false });
       try {
         await session.goto(`${site.url}?backend=cpu&model=${model}`);
-        const rejection = await session.run(
-          'try { await window.latentlab.ready; return "resolved"; } catch (e) { return e.message; }',
-        );
-        assert.match(rejection, expected);
-        const status = await session.run('return document.querySelector("[data-testid=status]").textContent;');
-        assert.match(status, /Something went wrong/);
-        assert.match(status, expected);
-        // Still alive: the page answers, and the JS API reports the failure instead of hanging.
-        const decodeError = await session.run(
-          'try { await window.latentlab.decode([[0, 0]]); return "resolved"; } catch (e) { return e.message; }',
-        );
-        assert.match(decodeError, expected);
+        await session.run('await window.latentlab.ready;');
+        await waitForModel(session, 'fashion-mnist-vae-2d');
+        const notice = await session.run('return document.querySelector("[data-testid=notice]").textContent;');
+        assert.match(notice, expected);
+        assert.match(notice, /shows fashion-mnist-vae-2d instead/);
+        // Alive: the default model decodes, and picking another model works.
+        const [pixels] = await decode(session, [[0, 0]]);
+        assert.equal(pixels.length, 784);
+        await session.run('await window.latentlab.use("mnist-vae-2d");');
+        await waitForModel(session, 'mnist-vae-2d');
         saveScreenshot(`bad-model-${model}`, await session.screenshot());
       } finally {
         await session.close();
       }
     });
   }
+
+  test('an unknown ?backend= is named, and the page chooses one itself', async () => {
+    const session = await driver.openBrowser({ webgpu: false });
+    try {
+      await session.goto(`${site.url}?backend=quantum`);
+      await session.run('await window.latentlab.ready;');
+      const notice = await session.run('return document.querySelector("[data-testid=notice]").textContent;');
+      assert.match(notice, /unknown backend "quantum"/);
+      assert.equal(await session.run('return window.latentlab.backend();'), 'cpu');
+    } finally {
+      await session.close();
+    }
+  });
 });

@@ -82,6 +82,7 @@ describe('the training lab in headless Chromium', () => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 60 || d[i + 1] > 60) n++; return n;`);
       assert.ok(painted > 200, `the live map painted ${painted} pixels`);
+      await session.run('document.getElementById("lab-title").scrollIntoView();');
       saveScreenshot('lab-cpu', await session.screenshot());
 
       // Reset starts over at step 0.
@@ -151,7 +152,7 @@ describe('the training lab in headless Chromium', () => {
   test('WebGPU (software adapter): a few steps lower the loss', async () => {
     const session = await open('?backend=webgpu', true);
     try {
-      const first = await session.run('return await window.latentlab.lab.start({dataset: "mnist", classes: [1], batch: 16, lr: 0.003, seed: 2});');
+      const first = await session.run('return await window.latentlab.lab.start({dataset: "mnist", classes: [1], latent: 8, batch: 16, lr: 0.003, seed: 2});');
       assert.equal(first.backend, 'webgpu');
       await session.run('await window.latentlab.lab.pause();');
       const start = first.loss.total;

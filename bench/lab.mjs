@@ -1,0 +1,192 @@
+// The training lab's benchmark: training throughput in the worker per backend, how fluid
+// the page stays while it trains (long tasks, slider → frame), the time to the end of the
+// first epoch, and a 5-epoch run's held-out −ELBO beside the native trainer's on the same
+// images. Prints a table and writes target/bench/lab.json. Run by scripts/bench.sh.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { Driver } from '../tests/e2e/webdriver.mjs';
+import { serveSite } from '../tests/e2e/server.mjs';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SITE = resolve(process.env.LATENTLAB_SITE ?? join(REPO, 'pkg'));
+const OUT = join(REPO, 'target', 'bench');
+const EPOCHS = Number(process.env.LAB_EPOCHS ?? 5);
+const FLUID_SECONDS = Number(process.env.LAB_FLUID_SECONDS ?? 30);
+const progress = (text) => process.stderr.write(`bench lab: ${text}\n`);
+mkdirSync(OUT, { recursive: true });
+
+const quantiles = (values) => {
+  const sorted = values.slice().sort((a, b) => a - b);
+  const at = (q) => sorted[Math.round((sorted.length - 1) * q)];
+  return { median: at(0.5), p10: at(0.1), p90: at(0.9), runs: sorted.length };
+};
+
+async function open(driver, url, backend) {
+  const session = await driver.openBrowser({ webgpu: backend === 'webgpu' });
+  await session.goto(`${url}?backend=${backend}&model=mnist-vae-2d`);
+  await session.run('await window.latentlab.ready;');
+  return session;
+}
+
+/** Images/s over `seconds` of training at the lab's defaults (batch 100, MNIST, 2-D VAE). */
+async function throughput(driver, url, backend, seconds) {
+  const session = await open(driver, url, backend);
+  try {
+    await session.run('await window.latentlab.lab.start({dataset: "mnist"});');
+    const samples = await session.run(`
+      const samples = [];
+      const until = performance.now() + ${seconds * 1000};
+      let last = window.latentlab.lab.status();
+      while (performance.now() < until) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const now = window.latentlab.lab.status();
+        if (now.step > last.step) samples.push(now.imagesPerSecond);
+        last = now;
+      }
+      await window.latentlab.lab.pause();
+      return samples;`);
+    return { backend, ...quantiles(samples) };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Long tasks on the main thread and slider → frame while the lab trains (CPU). */
+async function fluidity(driver, url) {
+  const session = await open(driver, url, 'cpu');
+  try {
+    await session.run(`window.longTasks = [];
+      new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
+        .observe({ type: 'longtask', buffered: false });`);
+    await session.run('await window.latentlab.lab.start({dataset: "mnist"});');
+    const frames = await session.run(`
+      const slider = document.getElementById('slider-0');
+      const canvas = document.getElementById('slider-decode');
+      const times = [];
+      const until = performance.now() + ${FLUID_SECONDS * 1000};
+      while (performance.now() < until) {
+        const value = (Math.random() * 4 - 2).toFixed(2);
+        const t0 = performance.now();
+        slider.value = value;
+        slider.dispatchEvent(new Event('input', { bubbles: true }));
+        for (;;) {
+          await new Promise((r) => requestAnimationFrame(r));
+          const z = JSON.parse(canvas.dataset.z || 'null');
+          if (z && Math.abs(z[0][0] - Number(value)) < 1e-6) break;
+        }
+        times.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return times;`);
+    const long = await session.run('await window.latentlab.lab.pause(); return window.longTasks;');
+    // A model switch while nothing trains: the longest main-thread task.
+    await session.run('window.longTasks = []; await window.latentlab.use("fashion-mnist-vae-2d");');
+    const switchTasks = await session.run('return window.longTasks;');
+    return {
+      slider: quantiles(frames),
+      longestTask: Math.max(0, ...long),
+      tasksOver50: long.filter((d) => d > 50).length,
+      longestSwitchTask: Math.max(0, ...switchTasks),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Trains EPOCHS epochs in the page; returns the time to the first epoch and the result. */
+async function epochs(driver, url, backend) {
+  const session = await open(driver, url, backend);
+  try {
+    const started = Date.now();
+    await session.run('await window.latentlab.lab.start({dataset: "mnist", seed: 42});');
+    let firstEpochSeconds = null;
+    for (;;) {
+      const status = await session.run('await new Promise((r) => setTimeout(r, 500)); return window.latentlab.lab.status();');
+      if (firstEpochSeconds === null && status.epoch >= 1) firstEpochSeconds = (Date.now() - started) / 1000;
+      if (status.epoch >= EPOCHS || status.state !== 'running') break;
+    }
+    await session.run('await window.latentlab.lab.pause(); await window.latentlab.lab.use();');
+    const line = await session.run('return document.querySelector("[data-testid=lab-used]").textContent;');
+    const heldout = Number(/held-out −ELBO ([\d.]+)/.exec(line)?.[1]);
+    const status = await session.run('return window.latentlab.lab.status();');
+    return { backend, firstEpochSeconds, epochs: status.epoch, heldoutNegElbo: heldout, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await session.close();
+  }
+}
+
+/** The native trainer on the same 10,000 images, evaluated on the same 1,000 held-out images. */
+function native() {
+  const started = Date.now();
+  const out = join(OUT, 'native-lab-comparison');
+  const text = execFileSync(join(REPO, 'target', 'release', 'latentlab'), [
+    'train', '--dataset', 'mnist', '--latent', '2', '--epochs', String(EPOCHS), '--seed', '42',
+    '--test-limit', '1000', '--name', 'lab-comparison', '--out-dir', out, '--checkpoint-dir', join(out, 'checkpoints'),
+  ], { cwd: REPO, encoding: 'utf8' });
+  const manifest = JSON.parse(readFileSync(join(out, 'lab-comparison.json'), 'utf8'));
+  const seconds = manifest.training.wall_time_seconds;
+  progress(text.trim());
+  return { heldoutNegElbo: manifest.test_metrics.neg_elbo, imagesPerSecond: (EPOCHS * manifest.training.train_images) / seconds, seconds: (Date.now() - started) / 1000 };
+}
+
+function sizes() {
+  const files = {};
+  for (const name of readdirSync(SITE)) {
+    if (/\.wasm$/.test(name)) {
+      const bytes = readFileSync(join(SITE, name));
+      files[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, loaded: name.startsWith('lab-worker') ? 'when the lab opens' : 'with the page' };
+    }
+  }
+  for (const name of readdirSync(join(SITE, 'data'))) {
+    files[`data/${name}`] = { raw: readFileSync(join(SITE, 'data', name)).length, loaded: 'when a lab run on it starts' };
+  }
+  return files;
+}
+
+const site = await serveSite(SITE, '/bench/');
+const driver = await Driver.start();
+const results = { sizes: sizes() };
+try {
+  progress('throughput, CPU');
+  results.throughput = [await throughput(driver, site.url, 'cpu', 40)];
+  progress('throughput, WebGPU');
+  try {
+    results.throughput.push(await throughput(driver, site.url, 'webgpu', 60));
+  } catch (error) {
+    results.throughput.push({ backend: 'webgpu', error: String(error.message ?? error) });
+  }
+  progress('fluidity while training (CPU)');
+  results.fluidity = await fluidity(driver, site.url);
+  progress(`${EPOCHS} epochs in the page (CPU)`);
+  results.browser = await epochs(driver, site.url, 'cpu');
+  progress(`${EPOCHS} epochs natively`);
+  results.native = native();
+} finally {
+  driver.stop();
+  site.close();
+}
+
+writeFileSync(join(OUT, 'lab.json'), JSON.stringify(results, null, 2));
+const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
+const lines = ['| measure | backend | median | p10–p90 | runs |', '| --- | --- | --- | --- | --- |'];
+for (const t of results.throughput) {
+  lines.push(t.error ? `| training images/s (batch 100, conv 2-D VAE) | ${t.backend} | failed: ${t.error} | | |`
+    : `| training images/s (batch 100, conv 2-D VAE) | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} |`);
+}
+const fl = results.fluidity;
+lines.push(`| slider input → frame while training | cpu | ${f(fl.slider.median)} ms | ${f(fl.slider.p10)}–${f(fl.slider.p90)} ms | ${fl.slider.runs} |`);
+lines.push(`| longest main-thread task while training (${FLUID_SECONDS} s) | cpu | ${f(fl.longestTask, 0)} ms | ${fl.tasksOver50} tasks > 50 ms | |`);
+lines.push(`| longest main-thread task, model switch | cpu | ${f(fl.longestSwitchTask, 0)} ms | | |`);
+lines.push(`| Play → end of the first epoch (MNIST, 10,000 images) | cpu | ${f(results.browser.firstEpochSeconds)} s | | |`);
+lines.push(`| held-out −ELBO after ${EPOCHS} epochs, browser | cpu | ${f(results.browser.heldoutNegElbo, 2)} | | |`);
+lines.push(`| held-out −ELBO after ${EPOCHS} epochs, native trainer | flex, 2 threads | ${f(results.native.heldoutNegElbo, 2)} (${f(results.native.imagesPerSecond, 0)} images/s) | | |`);
+lines.push('', '| file | raw | gzip | loaded |', '| --- | --- | --- | --- |');
+for (const [name, s] of Object.entries(results.sizes)) {
+  lines.push(`| ${name} | ${(s.raw / 1024).toFixed(0)} KB | ${s.gzip ? `${(s.gzip / 1024).toFixed(0)} KB` : '(gzip inside)'} | ${s.loaded} |`);
+}
+const table = lines.join('\n');
+writeFileSync(join(OUT, 'lab.md'), `${table}\n`);
+console.log(table);
