@@ -210,13 +210,29 @@ pub fn paint_loss_chart(
 /// Offers the canvas to the user as a PNG download called `file_name`.
 pub fn save_png(canvas: &HtmlCanvasElement, file_name: &str) -> Result<(), String> {
     let url = canvas.to_data_url_with_type("image/png").map_err(|e| format!("could not encode the PNG: {e:?}"))?;
+    download_url(&url, file_name)
+}
+
+/// Offers `bytes` to the user as a download called `file_name`.
+pub fn save_bytes(bytes: &[u8], mime: &str, file_name: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
+    let result = download_url(&url, file_name);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    result
+}
+
+fn download_url(url: &str, file_name: &str) -> Result<(), String> {
     let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
     let link: web_sys::HtmlAnchorElement = document
         .create_element("a")
         .map_err(|e| format!("{e:?}"))?
         .dyn_into()
         .map_err(|_| "not an anchor")?;
-    link.set_href(&url);
+    link.set_href(url);
     link.set_download(file_name);
     link.click();
     Ok(())

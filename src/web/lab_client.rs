@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{MessageEvent, Worker};
 
+use super::canvas::save_bytes;
 use super::session::Session;
 use crate::artifacts::LatentMap;
 use crate::data::IMAGE_PIXELS;
@@ -54,6 +55,8 @@ pub struct LabSignals {
     pub error: RwSignal<Option<String>>,
     /// The model from the lab on show, with its held-out −ELBO.
     pub used: RwSignal<Option<Manifest>>,
+    /// What became of the last download or upload, in words.
+    pub files: RwSignal<Option<Result<String, String>>>,
 }
 
 type Condition = Box<dyn Fn(&LabStatus) -> bool>;
@@ -99,6 +102,7 @@ impl Lab {
                 snapshots: RwSignal::new(Vec::new()),
                 error: RwSignal::new(None),
                 used: RwSignal::new(None),
+                files: RwSignal::new(None),
             },
         }
     }
@@ -257,6 +261,62 @@ impl Lab {
                 }
             }
         })
+    }
+
+    /// Offers the model as it is now as two downloads, in the shipped format: the weight
+    /// file and its manifest.
+    pub fn download(&self) {
+        let files = self.signals.files;
+        self.export(move |result| {
+            let saved = result.and_then(|(manifest, bytes, _)| {
+                let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+                save_bytes(&bytes, "application/octet-stream", &manifest.weights)?;
+                save_bytes(json.as_bytes(), "application/json", &format!("{}.json", manifest.name))?;
+                Ok(format!("Saved {} and {}.json: load both back below to use them again.", manifest.weights, manifest.name))
+            });
+            files.set(Some(saved));
+        });
+    }
+
+    /// Loads a downloaded model (its manifest and weight file, picked or dropped together),
+    /// checked like a shipped one, and puts it on show.
+    pub fn load_files(&self, files: Vec<web_sys::File>) -> Promise {
+        let lab = self.clone();
+        future_to_promise(async move {
+            let loaded = lab.read_model_files(files).await;
+            lab.signals.files.set(Some(loaded.clone().map(|name| format!("Loaded {name}: it is on show above."))));
+            match loaded {
+                Ok(name) => JsFuture::from(lab.inner.session.request(name)).await,
+                Err(message) => Err(js_sys::Error::new(&message).into()),
+            }
+        })
+    }
+
+    async fn read_model_files(&self, files: Vec<web_sys::File>) -> Result<String, String> {
+        const MAX_MANIFEST_BYTES: f64 = 1e6;
+        const MAX_WEIGHT_BYTES: f64 = 32e6;
+        let pick = |suffix: &str| files.iter().find(|f| f.name().to_ascii_lowercase().ends_with(suffix)).cloned();
+        let (Some(manifest_file), Some(weights_file)) = (pick(".json"), pick(".bpk")) else {
+            return Err("pick (or drop) both files of a downloaded model together: NAME.json and NAME.bpk".to_string());
+        };
+        if manifest_file.size() > MAX_MANIFEST_BYTES || weights_file.size() > MAX_WEIGHT_BYTES {
+            return Err("these files are far larger than a latentlab model: not loaded".to_string());
+        }
+        let text = JsFuture::from(manifest_file.text()).await.ok().and_then(|t| t.as_string()).unwrap_or_default();
+        let mut manifest = crate::weights::parse_manifest(&text)
+            .map_err(|e| format!("{} is not a latentlab model manifest: {e}", manifest_file.name()))?;
+        let buffer = JsFuture::from(weights_file.array_buffer())
+            .await
+            .map_err(|_| format!("{} could not be read", weights_file.name()))?;
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        if crate::catalogue::ShippedModel::find(&manifest.name).is_some() {
+            // Never replace a shipped model with a file of the same name.
+            manifest.name = format!("{}-uploaded", manifest.name);
+        }
+        self.inner
+            .session
+            .register_model(manifest, &bytes, None)
+            .map_err(|e| format!("{} does not fit {}: {e}", weights_file.name(), manifest_file.name()))
     }
 
     fn wait_for(&self, condition: Condition) -> Promise {

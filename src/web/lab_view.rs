@@ -13,6 +13,10 @@ use crate::lab::{LabSettings, LabState, BATCH_RANGE, LATENT_SIZES};
 use crate::model::ModelKind;
 use crate::plane::Space;
 
+fn file_list(list: &web_sys::FileList) -> Vec<web_sys::File> {
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
 const LEARNING_RATES: [f64; 6] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 1e-1];
 
 #[component]
@@ -136,6 +140,29 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
             let _ = lab.use_model();
         }
     };
+    let download = {
+        let lab = lab.clone();
+        move |_| lab.download()
+    };
+    let upload = {
+        let lab = lab.clone();
+        move |ev: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&ev);
+            if let Some(list) = input.files() {
+                let _ = lab.load_files(file_list(&list));
+            }
+            input.set_value("");
+        }
+    };
+    let drop_files = {
+        let lab = lab.clone();
+        move |ev: leptos::ev::DragEvent| {
+            ev.prevent_default();
+            if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
+                let _ = lab.load_files(file_list(&list));
+            }
+        }
+    };
     let close = {
         let lab = lab.clone();
         move |_| lab.close()
@@ -245,7 +272,8 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
     };
 
     view! {
-        <section class="panel lab-panel" aria-labelledby="lab-title">
+        <section class="panel lab-panel" aria-labelledby="lab-title" data-testid="lab-panel"
+            on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_files>
             <h2 id="lab-title">"Training lab: train a VAE here, in your browser"</h2>
             <p class="caption">
                 "Training runs in a background worker on this page's backend, with the same training step as the native trainer, \
@@ -350,6 +378,18 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 <button type="button" data-testid="lab-use" on:click=use_model disabled=move || s.status.with(Option::is_none)>"Use this model"</button>
                 <button type="button" data-testid="lab-close" on:click=close disabled=move || !s.open.get()>"Close the lab"</button>
             </div>
+            <div class="controls">
+                <button type="button" data-testid="lab-download" on:click=download disabled=move || s.status.with(Option::is_none)>
+                    "Download the model"
+                </button>
+                <label>"Load a downloaded model (pick its .json and .bpk together, or drop them here): "
+                    <input type="file" multiple accept=".json,.bpk" data-testid="lab-upload" on:change=upload />
+                </label>
+            </div>
+            {move || s.files.get().map(|r| match r {
+                Ok(m) => view! { <p class="note" data-testid="lab-files">{m}</p> }.into_any(),
+                Err(m) => view! { <p class="error" data-testid="lab-files">{m}</p> }.into_any(),
+            })}
             <div class="status" role="status" data-testid="lab-status">
                 <span>{status_text}</span>
                 {progress}

@@ -2,6 +2,9 @@
 // the page stays usable meanwhile, and the result becomes a model like the shipped ones.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Driver } from './webdriver.mjs';
 import { serveSite } from './server.mjs';
 import { buildSite, saveScreenshot } from './site.mjs';
@@ -111,6 +114,47 @@ describe('the training lab in headless Chromium', () => {
       // The address does not name the lab's model (a link could not bring it back).
       await session.run('await window.latentlab.lab.use();');
       assert.doesNotMatch(await session.run('return location.search;'), /model=lab-/);
+
+      // Download → upload (dropped on the lab): the same pixels for the same z.
+      const folder = mkdtempSync(join(tmpdir(), 'latentlab-lab-downloads-'));
+      try {
+        await session.cdp('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: folder });
+        await session.click('[data-testid=lab-download]');
+        const until = Date.now() + 30000;
+        let names = [];
+        while (Date.now() < until) {
+          names = readdirSync(folder).filter((n) => /\.(json|bpk)$/.test(n));
+          if (names.length === 2) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        assert.equal(names.length, 2, `downloads: ${readdirSync(folder)}`);
+        const files = names.map((name) => ({ name, base64: readFileSync(join(folder, name)).toString('base64') }));
+        const manifest = JSON.parse(readFileSync(join(folder, names.find((n) => n.endsWith('.json'))), 'utf8'));
+        assert.equal(manifest.precision, 'f16');
+        assert.match(manifest.trained_in, /training lab/);
+        const drop = `
+          const transfer = new DataTransfer();
+          for (const { name, base64 } of args[0]) {
+            const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+            if (args[1] && name.endsWith('.bpk')) bytes[bytes.length - 100] ^= 0xff;
+            transfer.items.add(new File([bytes], name));
+          }
+          document.querySelector('[data-testid=lab-panel]').dispatchEvent(
+            new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));`;
+        await session.run('await window.latentlab.use("mnist-vae-2d");');
+        await session.run(drop, files, false);
+        await waitForModel(session, manifest.name);
+        assert.match(await session.run('return document.querySelector("[data-testid=lab-files]").textContent;'), /Loaded/);
+        const uploaded = await decode(session, z);
+        assert.ok(meanAbsDiff(uploaded[0], fromLab[0]) < 1e-6 && meanAbsDiff(uploaded[1], fromLab[1]) < 1e-6,
+          'the uploaded model decodes differently');
+        // A damaged weight file is refused in words, and the page keeps its model.
+        await session.run(drop, files, true);
+        await waitFor(session, 'document.querySelector("[data-testid=lab-files]")?.textContent.includes("checksum")', 'the damaged-file message');
+        assert.deepEqual(await decode(session, z), uploaded);
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
     } finally {
       await session.close();
     }
@@ -156,7 +200,7 @@ describe('the training lab in headless Chromium', () => {
       assert.equal(first.backend, 'webgpu');
       await session.run('await window.latentlab.lab.pause();');
       const start = first.loss.total;
-      const trained = await steps(session, 6);
+      const trained = await steps(session, 3);
       assert.ok(trained.loss.total < start, `loss ${start} → ${trained.loss.total}`);
     } finally {
       await session.close();
