@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use latentlab::artifacts::{History, LatentMap};
-use latentlab::training::{self, Dataset, ModelKind, TrainOptions};
+use latentlab::model::ModelKind;
+use latentlab::training::{self, Dataset, TrainOptions};
 use latentlab::weights;
 
 /// Writes an IDX dataset of `count` 28×28 images: a bright bar whose position and

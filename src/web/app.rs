@@ -181,7 +181,10 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
     view! {
         <header class="masthead">
             <h1>"latentlab"</h1>
-            <p class="tagline">"See and touch what a variational autoencoder learns."</p>
+            <p class="tagline">
+                "See and touch what a variational autoencoder learns. "
+                <a href="#lab-title">"Or train your own, here in the page."</a>
+            </p>
             <BackendBadge backend=backend />
         </header>
         <main>

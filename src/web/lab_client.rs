@@ -53,8 +53,9 @@ pub struct LabSignals {
     pub heldout: RwSignal<Option<Arc<Heldout>>>,
     pub snapshots: RwSignal<Vec<Arc<LiveSnapshot>>>,
     pub error: RwSignal<Option<String>>,
-    /// The model from the lab on show, with its held-out −ELBO.
-    pub used: RwSignal<Option<Manifest>>,
+    /// The model from the lab on show, and the shipped model of its dataset, kind and
+    /// latent size with its test −ELBO, for comparison.
+    pub used: RwSignal<Option<(Manifest, Option<(String, f64)>)>>,
     /// What became of the last download or upload, in words.
     pub files: RwSignal<Option<Result<String, String>>>,
 }
@@ -250,7 +251,12 @@ impl Lab {
                     h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
                 });
                 let name = lab.inner.session.register_model(manifest.clone(), &bytes, map)?;
-                lab.signals.used.set(Some(manifest));
+                let peer = format!("{}-{}-{}d", manifest.dataset, manifest.kind, manifest.latent);
+                let shipped = match crate::catalogue::ShippedModel::find(&peer) {
+                    Some(_) => lab.inner.session.manifest(&peer).await.ok().map(|m| (peer, m.test_metrics.neg_elbo)),
+                    None => None,
+                };
+                lab.signals.used.set(Some((manifest, shipped)));
                 Ok::<_, String>(lab.inner.session.request(name))
             };
             match shown.await {

@@ -261,11 +261,12 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
     };
     let latent = move || s.settings.with(|st| st.latent);
     let used_line = move || {
-        s.used.get().map(|m| {
-            let shipped = ShippedModel::find(&format!("{}-{}-{}d", m.dataset, m.kind, m.latent));
-            let compare = shipped.map_or(String::new(), |sm| format!(" Compare the shipped {} on the picker.", sm.name()));
+        s.used.get().map(|(m, shipped)| {
+            let compare = shipped.map_or(String::new(), |(name, elbo)| {
+                format!(" The shipped {name}, trained natively for longer, scores {elbo:.1} on all 10,000 test images.")
+            });
             format!(
-                "On show: {} (held-out −ELBO {:.1} nats on {} held-out images).{compare}",
+                "On show in every view above: {} (held-out −ELBO {:.1} nats per image on {} held-out images, computed here).{compare}",
                 m.name, m.test_metrics.neg_elbo, m.training.test_images
             )
         })
