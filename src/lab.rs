@@ -121,11 +121,10 @@ impl LabSettings {
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
         let mut settings = Self::default();
         let mut problems = Vec::new();
-        let mut note = |what: String| problems.push(what);
         if let Some(value) = get("dataset") {
             match DatasetId::from_name(&value) {
                 Some(dataset) => settings.dataset = dataset,
-                None => note(format!("lab-dataset \"{value}\" is unknown: MNIST is used")),
+                None => problems.push(format!("lab-dataset \"{value}\" is unknown: MNIST is used")),
             }
         }
         if let Some(value) = get("classes") {
@@ -136,61 +135,34 @@ impl LabSettings {
                     settings.classes.sort_unstable();
                     settings.classes.dedup();
                 }
-                _ => note(format!("lab-classes \"{value}\" is not a list of labels 0–9: all classes are used")),
+                _ => problems.push(format!("lab-classes \"{value}\" is not a list of labels 0–9: all classes are used")),
             }
         }
         if let Some(value) = get("latent") {
             match value.parse::<usize>() {
                 Ok(latent) if LATENT_SIZES.contains(&latent) => settings.latent = latent,
-                _ => note(format!("lab-latent \"{value}\" is not 2, 8 or 16: 2 is used")),
+                _ => problems.push(format!("lab-latent \"{value}\" is not 2, 8 or 16: 2 is used")),
             }
         }
         if let Some(value) = get("kind") {
             match ModelKind::parse(&value) {
                 Some(kind) => settings.kind = kind,
-                None => note(format!("lab-kind \"{value}\" is not vae or ae: vae is used")),
+                None => problems.push(format!("lab-kind \"{value}\" is not vae or ae: vae is used")),
             }
         }
         if let Some(value) = get("beta") {
-            match value.parse::<f32>() {
-                Ok(beta) if beta.is_finite() => {
-                    let clamped = beta.clamp(BETA_RANGE.0, BETA_RANGE.1);
-                    if clamped != beta {
-                        note(format!("lab-beta {beta} is outside 0 to 10: {clamped} is used"));
-                    }
-                    settings.beta = clamped;
-                }
-                _ => note(format!("lab-beta \"{value}\" is not a number: 1 is used")),
-            }
+            settings.beta = clamped("beta", &value, BETA_RANGE, settings.beta, &mut problems);
         }
         if let Some(value) = get("lr") {
-            match value.parse::<f64>() {
-                Ok(lr) if lr.is_finite() => {
-                    let clamped = lr.clamp(LEARNING_RATE_RANGE.0, LEARNING_RATE_RANGE.1);
-                    if clamped != lr {
-                        note(format!("lab-lr {lr} is outside 0.00001 to 10: {clamped} is used"));
-                    }
-                    settings.learning_rate = clamped;
-                }
-                _ => note(format!("lab-lr \"{value}\" is not a number: 0.001 is used")),
-            }
+            settings.learning_rate = clamped("lr", &value, LEARNING_RATE_RANGE, settings.learning_rate, &mut problems);
         }
         if let Some(value) = get("batch") {
-            match value.parse::<usize>() {
-                Ok(batch) => {
-                    let clamped = batch.clamp(BATCH_RANGE.0, BATCH_RANGE.1);
-                    if clamped != batch {
-                        note(format!("lab-batch {batch} is outside 8 to 500: {clamped} is used"));
-                    }
-                    settings.batch = clamped;
-                }
-                _ => note(format!("lab-batch \"{value}\" is not a whole number: 100 is used")),
-            }
+            settings.batch = clamped("batch", &value, BATCH_RANGE, settings.batch, &mut problems);
         }
         if let Some(value) = get("seed") {
             match value.parse::<u64>() {
                 Ok(seed) => settings.seed = seed,
-                _ => note(format!("lab-seed \"{value}\" is not a whole number: 42 is used")),
+                _ => problems.push(format!("lab-seed \"{value}\" is not a whole number: 42 is used")),
             }
         }
         if let Some(value) = get("from") {
@@ -199,7 +171,7 @@ impl LabSettings {
                     settings.from = Some(value);
                     settings.latent = model.latent();
                 }
-                None => note(format!("lab-from \"{value}\" is not a shipped model: training starts from scratch")),
+                None => problems.push(format!("lab-from \"{value}\" is not a shipped model: training starts from scratch")),
             }
         }
         (settings, problems)
@@ -208,6 +180,29 @@ impl LabSettings {
     /// The name a model trained with these settings gets.
     pub fn model_name(&self, step: u64) -> String {
         format!("lab-{}-{}-{}d-s{}-step{step}", self.dataset.name(), self.kind.name(), self.latent, self.seed)
+    }
+}
+
+/// `value` read as a number and clamped into `range`; a value out of range or unreadable
+/// is named in `problems` (and an unreadable one leaves `default`).
+fn clamped<T>(name: &str, value: &str, range: (T, T), default: T, problems: &mut Vec<String>) -> T
+where
+    T: std::str::FromStr + PartialOrd + Copy + std::fmt::Display,
+{
+    match value.parse::<T>() {
+        // `v == v` is false for NaN only.
+        #[allow(clippy::eq_op)]
+        Ok(v) if v == v => {
+            let kept = if v < range.0 { range.0 } else if v > range.1 { range.1 } else { v };
+            if kept != v {
+                problems.push(format!("lab-{name} {v} is outside {} to {}: {kept} is used", range.0, range.1));
+            }
+            kept
+        }
+        _ => {
+            problems.push(format!("lab-{name} \"{value}\" is not a number: {default} is used"));
+            default
+        }
     }
 }
 

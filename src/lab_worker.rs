@@ -109,6 +109,9 @@ struct Run {
     next_snapshot: f64,
     wall_millis: f64,
     message: Option<String>,
+    /// On WebGPU: the weights of the last snapshot, read back (f16), and their step, to go
+    /// on from on the CPU if the device is lost.
+    backup: Option<(Vec<u8>, u64)>,
 }
 
 #[derive(Default)]
@@ -304,6 +307,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, caches: &mut Cache
         next_snapshot: 0.0,
         wall_millis: 0.0,
         message: None,
+        backup: None,
         settings,
     })
 }
@@ -352,6 +356,10 @@ async fn train_once(run: &mut Run) -> bool {
     };
     let (reconstruction, kl) = match (reconstruction, kl) {
         (Ok(r), Ok(k)) if r.is_finite() && k.is_finite() => (r, k),
+        (Err(e), _) | (_, Err(e)) if run.backend == "webgpu" && run.backup.is_some() => {
+            fall_back_to_cpu(run, &e);
+            return false;
+        }
         (r, k) => {
             let what = match (r, k) {
                 (Err(e), _) | (_, Err(e)) => format!("the backend failed ({e})"),
@@ -390,6 +398,35 @@ async fn train_once(run: &mut Run) -> bool {
         run.recent.pop_front();
     }
     true
+}
+
+/// After the WebGPU device failed (lost, or out of memory): goes on training on the CPU
+/// backend from the weights of the last snapshot.
+fn fall_back_to_cpu(run: &mut Run, error: &str) {
+    let Some((bytes, step)) = run.backup.take() else { return };
+    let device = Device::flex().autodiff();
+    let config = VaeConfig::new().with_latent(run.settings.latent);
+    match weights::load_unchecked(&config, &bytes, &device) {
+        Ok(model) => {
+            let model = model.train();
+            run.model = model.clone();
+            run.last_good = model;
+            run.optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+            run.device = device;
+            run.backend = "cpu".to_string();
+            run.message = Some(format!(
+                "The WebGPU device failed at step {} ({error}): training goes on on the CPU backend from step {step}, \
+                 the last snapshot.",
+                run.step + 1
+            ));
+            run.step = step;
+            run.recent.clear();
+        }
+        Err(e) => {
+            run.running = false;
+            run.message = Some(format!("The WebGPU device failed ({error}) and the last snapshot could not be restored: {e}"));
+        }
+    }
 }
 
 async fn read_scalar(tensor: Tensor<1>) -> Result<f64, String> {
@@ -467,6 +504,11 @@ async fn snapshot(run: &mut Run) {
             }
             run.heldout_losses = Some(snapshot.heldout);
             post(&FromWorker::Snapshot(snapshot), Some(bytes));
+            if run.backend == "webgpu" {
+                if let Ok(cpu) = to_cpu(&run.model.valid(), run.settings.latent).await {
+                    run.backup = weights::to_f16_bytes(&cpu).ok().map(|bytes| (bytes, run.step));
+                }
+            }
         }
         Err(message) => run.message = Some(format!("The live views could not be updated: {message}")),
     }

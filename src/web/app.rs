@@ -98,9 +98,9 @@ pub struct Encoding {
     pub sigma: Vec<f32>,
 }
 
-/// An item of the tray: a drawing (its 28×28 input kept, so it can be re-encoded by
-/// another model) or a test image picked from the latent map (μ only: the dataset's
-/// images are not shipped, so its thumbnail is the decode of μ).
+/// An item of the tray: a drawing or a test image (its 28×28 input kept, so it can be
+/// re-encoded by another model), or a test image beyond those the site ships (μ only,
+/// its thumbnail the decode of μ).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrayItem {
     pub id: u64,

@@ -14,7 +14,8 @@ use super::backend::ChosenDevice;
 use super::engine::{self, Engine, LoadStep};
 use super::fetch;
 use crate::artifacts::{History, LatentMap};
-use crate::catalogue::ShippedModel;
+use crate::catalogue::{DatasetId, ShippedModel};
+use crate::image_set::ImageSet;
 use crate::weights::{self, Manifest};
 
 #[derive(Clone)]
@@ -29,6 +30,7 @@ struct Inner {
     engines: RefCell<HashMap<String, Rc<Engine>>>,
     maps: RefCell<HashMap<String, Arc<LatentMap>>>,
     histories: RefCell<HashMap<String, Arc<History>>>,
+    heldout: RefCell<HashMap<String, Arc<ImageSet>>>,
     shown: RefCell<Option<Rc<Engine>>>,
     /// Settles `ready`: resolve, reject.
     first_show: RefCell<Option<(Function, Function)>>,
@@ -107,6 +109,11 @@ impl Session {
             return Err(format!("{name} has no recorded history (a model from the training lab: its snapshots are in the lab)"));
         }
         fetch_once(&self.inner.histories, &format!("models/{name}.history.bin"), name, History::from_bytes).await
+    }
+
+    /// The first test images of `dataset`, as the site ships them for the lab.
+    pub async fn heldout_images(&self, dataset: DatasetId) -> Result<Arc<ImageSet>, String> {
+        fetch_once(&self.inner.heldout, &dataset.heldout_file(), dataset.name(), ImageSet::from_bytes).await
     }
 
     pub fn set_switcher(&self, switcher: impl Fn(String) + 'static) {

@@ -12,10 +12,15 @@ use super::app::{TrayItem, Views};
 use super::canvas::paint_images;
 use super::draw::TRAY_CAPACITY;
 use super::session::Session;
+use crate::catalogue::DatasetId;
+use crate::data::{bytes_to_unit, IMAGE_PIXELS};
+use crate::lab::HELDOUT_MAP_IMAGES;
 use crate::plane::describe_point;
 
-/// A test image from the shipped latent map, as a tray item: μ, its class, and the
-/// decode of μ as its thumbnail (the dataset's images are not shipped).
+/// A test image from the model's latent map, as a tray item. The first 1,000 test images
+/// ship with the site (the lab's held-out set): those come as the real image, encoded,
+/// and are re-encoded by the next model like drawings. Beyond them, or for a model
+/// trained on a class subset (whose map skips images), the thumbnail is the decode of μ.
 pub async fn test_image_item(session: &Session, model: &str, index: usize, id: u64) -> Result<TrayItem, String> {
     let map = session.latent_map(model).await?;
     let engine = session.cached_engine(model).ok_or("the model is not loaded")?;
@@ -23,10 +28,31 @@ pub async fn test_image_item(session: &Session, model: &str, index: usize, id: u
     let mu = map.means.get(index * latent..(index + 1) * latent).ok_or("no such test image")?.to_vec();
     let class = map.labels.get(index).map_or(0, |&l| usize::from(l));
     let class_name = engine.manifest.class_names.get(class).cloned().unwrap_or_default();
+    let label = format!("test #{index} ({class_name})");
+    let dataset = DatasetId::from_name(&engine.manifest.dataset).filter(|_| engine.manifest.classes.is_none());
+    let real = match dataset {
+        Some(dataset) => session.heldout_images(dataset).await.ok().and_then(|set| {
+            set.pixels.get(index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS).map(bytes_to_unit)
+        }),
+        None => None,
+    };
+    if let Some(image) = real {
+        let encoded = engine.encode(&image).await?;
+        let image = Arc::new(image);
+        return Ok(TrayItem {
+            id,
+            label,
+            model: model.to_string(),
+            thumbnail: image.clone(),
+            sigma: Some(encoded.sigma()),
+            mu: encoded.mean,
+            input: Some(image),
+        });
+    }
     let thumbnail = Arc::new(engine.decode(mu.clone()).await?);
     Ok(TrayItem {
         id,
-        label: format!("test #{index} ({class_name})"),
+        label,
         model: model.to_string(),
         thumbnail,
         mu,
@@ -101,7 +127,9 @@ pub fn TrayPanel(session: Session, views: Views) -> impl IntoView {
                 error.set(Some("this model ships no latent map to pick test images from".to_string()));
                 return;
             }
-            let index = (js_sys::Math::random() * count as f64) as usize % count;
+            // Among the test images that ship as real images.
+            let pool = count.min(HELDOUT_MAP_IMAGES);
+            let index = (js_sys::Math::random() * pool as f64) as usize % pool;
             let id = views.tray.with_untracked(|t| t.iter().map(|i| i.id).max().unwrap_or(0)) + 1000;
             match test_image_item(&session, &model, index, id).await {
                 Ok(item) => views.tray.update(|t| {

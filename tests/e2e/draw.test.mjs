@@ -229,6 +229,15 @@ describe('draw, encode, interpolate', () => {
     try {
       await session.click('[data-testid=tray-random]');
       await waitFor(session, 'document.querySelectorAll("[data-testid=tray-item]").length === 1', 'one tray item');
+      // The tray shows the real test image (shipped with the site), not a decode of μ.
+      const label = await session.run('return document.querySelector("[data-testid=tray-item]").textContent;');
+      const index = Number(/test #(\d+)/.exec(label)?.[1]);
+      assert.ok(index >= 0 && index < 1000, label);
+      const heldout = gunzipSync(readFileSync(join(REPO, 'www', 'data', 'fashion-mnist-heldout.bin')));
+      const count = heldout.readUInt32LE(4);
+      const real = Array.from(heldout.subarray(10 + count + index * 784, 10 + count + (index + 1) * 784), (v) => v / 255);
+      const thumbnail = await readCanvas(session, '[data-testid=tray-item] canvas');
+      assert.ok(meanAbsDiff(thumbnail.grey, real) < 2 / 255, 'the tray thumbnail is not the test image');
       await session.click('[data-testid=tray-random]');
       const linear = await waitFor(session, 'JSON.parse(document.getElementById("interpolation-strip").dataset.z || "null")', 'the strip');
       assert.equal(linear.length, 10);
