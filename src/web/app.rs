@@ -395,11 +395,15 @@ fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
                 ("a VAE", "−ELBO")
             };
             let dataset = DatasetId::from_name(&m.dataset).map_or_else(|| m.dataset.clone(), |d| d.label().to_string());
+            let (how, measured_on) = match &m.trained_in {
+                Some(place) => (format!("in {place}"), "held-out"),
+                None => (format!("for {} epochs", m.training.epochs), "test"),
+            };
             view! {
                 <p class="model-line" data-testid="model-line">
                     {format!(
-                        "Model {}: {what} with a {}-D latent space, trained on {dataset} for {} epochs (test {measure} {:.1} nats per image).",
-                        m.name, m.latent, m.training.epochs, m.test_metrics.neg_elbo
+                        "Model {}: {what} with a {}-D latent space, trained on {dataset} {how} ({measured_on} {measure} {:.1} nats per image).",
+                        m.name, m.latent, m.test_metrics.neg_elbo
                     )}
                 </p>
             }

@@ -7,15 +7,17 @@ use crate::catalogue::{DatasetId, ShippedModel, Variant, DEFAULT_MODEL};
 
 #[component]
 pub fn ModelPicker(requested: RwSignal<String>, shown: RwSignal<Option<Shown>>) -> impl IntoView {
-    let current = move || ShippedModel::find(&requested.get()).unwrap_or(DEFAULT_MODEL);
+    // None while a model from the lab (or a file) is on show: no button is pressed then.
+    let current = move || ShippedModel::find(&requested.get());
+    let current_variant = move || current().map_or(DEFAULT_MODEL.variant, |m| m.variant);
     let is_loading = move || shown.with(|s| s.as_ref().map(|s| s.name.as_str()) != Some(requested.get().as_str()));
     let dataset_button = move |dataset: DatasetId| {
         view! {
             <button
                 type="button"
                 data-testid=format!("dataset-{}", dataset.name())
-                aria-pressed=move || (current().dataset == dataset).to_string()
-                on:click=move |_| requested.set(ShippedModel { dataset, variant: current().variant }.name())
+                aria-pressed=move || current().is_some_and(|m| m.dataset == dataset).to_string()
+                on:click=move |_| requested.set(ShippedModel { dataset, variant: current_variant() }.name())
             >
                 {dataset.label()}
             </button>
@@ -26,8 +28,8 @@ pub fn ModelPicker(requested: RwSignal<String>, shown: RwSignal<Option<Shown>>) 
             <button
                 type="button"
                 data-testid=format!("variant-{}", variant.suffix())
-                aria-pressed=move || (current().variant == variant).to_string()
-                on:click=move |_| requested.set(current().with_variant(variant).name())
+                aria-pressed=move || current().is_some_and(|m| m.variant == variant).to_string()
+                on:click=move |_| requested.set(current().unwrap_or(DEFAULT_MODEL).with_variant(variant).name())
             >
                 {variant.label()}
             </button>
