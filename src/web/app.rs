@@ -44,6 +44,20 @@ pub enum PageState {
     Failed(String),
 }
 
+/// A message about the address, in words.
+#[derive(Clone, Debug, PartialEq)]
+struct Notice {
+    /// The model it speaks of ("shows X instead"): shown only while X is on show.
+    while_shown: Option<String>,
+    text: String,
+}
+
+impl Notice {
+    fn always(text: String) -> Self {
+        Self { while_shown: None, text }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct BackendInfo {
     label: &'static str,
@@ -116,8 +130,9 @@ pub struct TrayItem {
 #[component]
 pub fn App(session: Session, lab: Lab) -> impl IntoView {
     let state = RwSignal::new(PageState::StartingBackend);
-    // What the page could not do as the address asked, and what it did instead.
-    let notices = RwSignal::new(Vec::<String>::new());
+    // What the page could not do as the address asked, and what it did instead: each
+    // shown while the model it names is on show (or always, when it names none).
+    let notices = RwSignal::new(Vec::<Notice>::new());
     let backend = RwSignal::new(None::<BackendInfo>);
     let requested = RwSignal::new(address::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.name()));
     let views = Views {
@@ -162,7 +177,12 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
                 if let Some(previous) = previous {
                     requested.set(previous.name);
                 } else if fall_back {
-                    notices.update(|n| n.push(format!("{message}. The page shows {} instead.", DEFAULT_MODEL.name())));
+                    notices.update(|n| {
+                        n.push(Notice {
+                            while_shown: Some(DEFAULT_MODEL.name()),
+                            text: format!("{message}. The page shows {} instead.", DEFAULT_MODEL.name()),
+                        })
+                    });
                     requested.set(DEFAULT_MODEL.name());
                 }
             }
@@ -190,7 +210,15 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
         <main>
             <ModelPicker requested=requested shown=views.shown />
             <StatusLine state=state />
-            {move || notices.get().into_iter().map(|n| view! { <p class="note warning" data-testid="notice">{n}</p> }).collect_view()}
+            {move || {
+                let shown = views.shown.with(|s| s.as_ref().map(|s| s.name.clone()));
+                notices
+                    .get()
+                    .into_iter()
+                    .filter(|n| n.while_shown.is_none() || n.while_shown == shown)
+                    .map(|n| view! { <p class="note warning" data-testid="notice">{n.text}</p> })
+                    .collect_view()
+            }}
             <ModelLine shown=views.shown />
             <p class="note panel" class:hidden=move || !has_model() || planar()>
                 "The grid and the latent map need a 2-D latent space: pick a 2-D VAE or the 2-D autoencoder to see them. \
@@ -225,7 +253,7 @@ async fn show_model(
     name: &str,
     state: RwSignal<PageState>,
     backend: RwSignal<Option<BackendInfo>>,
-    notices: RwSignal<Vec<String>>,
+    notices: RwSignal<Vec<Notice>>,
     views: Views,
     start_point: Option<Vec<f32>>,
     is_current: impl Fn() -> bool,
@@ -235,9 +263,9 @@ async fn show_model(
             let parsed = BackendKind::parse(&name);
             if parsed.is_none() {
                 notices.update(|n| {
-                    n.push(format!(
+                    n.push(Notice::always(format!(
                         "The address asks for an unknown backend \"{name}\" (use ?backend=webgpu or ?backend=cpu): the page chose one by itself."
-                    ))
+                    )))
                 });
             }
             parsed
@@ -245,7 +273,7 @@ async fn show_model(
         let chosen = match backend::choose(requested).await {
             Ok(chosen) => chosen,
             Err(why) => {
-                notices.update(|n| n.push(format!("{why}. The page chose a backend by itself.")));
+                notices.update(|n| n.push(Notice::always(format!("{why}. The page chose a backend by itself."))));
                 backend::choose(None).await?
             }
         };
