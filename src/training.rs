@@ -17,10 +17,8 @@ use crate::data::PreparedImages;
 use crate::idx::{load_split, LabelledImages, Split};
 use crate::model::{crop_to_image, loss_terms, ModelKind, Vae, VaeConfig};
 use crate::step::{train_step, StepSettings};
-use crate::weights::{
-    self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord, DIGIT_CLASSES,
-    FASHION_CLASSES,
-};
+use crate::catalogue::DatasetId;
+use crate::weights::{self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord};
 
 /// The first `limit` images of the split (all by default) whose label is in `classes`
 /// (any label when `classes` is empty), prepared for the model.
@@ -36,18 +34,20 @@ pub enum Dataset {
 }
 
 impl Dataset {
-    pub fn folder_name(self) -> &'static str {
+    /// The catalogue's name for the same dataset, which knows its names and files.
+    pub fn id(self) -> DatasetId {
         match self {
-            Dataset::Mnist => "mnist",
-            Dataset::FashionMnist => "fashion-mnist",
+            Dataset::Mnist => DatasetId::Mnist,
+            Dataset::FashionMnist => DatasetId::FashionMnist,
         }
     }
 
+    pub fn folder_name(self) -> &'static str {
+        self.id().name()
+    }
+
     pub fn class_names(self) -> [&'static str; 10] {
-        match self {
-            Dataset::Mnist => DIGIT_CLASSES,
-            Dataset::FashionMnist => FASHION_CLASSES,
-        }
+        self.id().class_names()
     }
 }
 
