@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { Driver } from '../tests/e2e/webdriver.mjs';
+import { openBrowser } from '../tests/e2e/browser.mjs';
 import { serveSite } from '../tests/e2e/server.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,16 +24,16 @@ const quantiles = (values) => {
   return { median: at(0.5), p10: at(0.1), p90: at(0.9), runs: sorted.length };
 };
 
-async function open(driver, url, backend) {
-  const session = await driver.openBrowser({ webgpu: backend === 'webgpu' });
+async function open(url, backend) {
+  const session = await openBrowser({ webgpu: backend === 'webgpu' });
   await session.goto(`${url}?backend=${backend}&model=mnist-vae-2d`);
   await session.run('await window.latentlab.ready;');
   return session;
 }
 
 /** Images/s over `seconds` of training at the lab's defaults (batch 100, MNIST, 2-D VAE). */
-async function throughput(driver, url, backend, seconds) {
-  const session = await open(driver, url, backend);
+async function throughput(url, backend, seconds) {
+  const session = await open(url, backend);
   try {
     await session.run('await window.latentlab.lab.start({dataset: "mnist"});');
     const samples = await session.run(`
@@ -55,8 +55,8 @@ async function throughput(driver, url, backend, seconds) {
 }
 
 /** Long tasks on the main thread and slider → frame while the lab trains (CPU). */
-async function fluidity(driver, url) {
-  const session = await open(driver, url, 'cpu');
+async function fluidity(url) {
+  const session = await open(url, 'cpu');
   try {
     await session.run(`window.longTasks = [];
       new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
@@ -97,8 +97,8 @@ async function fluidity(driver, url) {
 }
 
 /** Trains EPOCHS epochs in the page; returns the time to the first epoch and the result. */
-async function epochs(driver, url, backend) {
-  const session = await open(driver, url, backend);
+async function epochs(url, backend) {
+  const session = await open(url, backend);
   try {
     const started = Date.now();
     await session.run('await window.latentlab.lab.start({dataset: "mnist", seed: 42});');
@@ -147,25 +147,23 @@ function sizes() {
 }
 
 const site = await serveSite(SITE, '/bench/');
-const driver = await Driver.start();
 const results = { sizes: sizes() };
 try {
   progress('throughput, CPU');
-  results.throughput = [await throughput(driver, site.url, 'cpu', 40)];
+  results.throughput = [await throughput(site.url, 'cpu', 40)];
   progress('throughput, WebGPU');
   try {
-    results.throughput.push(await throughput(driver, site.url, 'webgpu', 60));
+    results.throughput.push(await throughput(site.url, 'webgpu', 60));
   } catch (error) {
     results.throughput.push({ backend: 'webgpu', error: String(error.message ?? error) });
   }
   progress('fluidity while training (CPU)');
-  results.fluidity = await fluidity(driver, site.url);
+  results.fluidity = await fluidity(site.url);
   progress(`${EPOCHS} epochs in the page (CPU)`);
-  results.browser = await epochs(driver, site.url, 'cpu');
+  results.browser = await epochs(site.url, 'cpu');
   progress(`${EPOCHS} epochs natively`);
   results.native = native();
 } finally {
-  driver.stop();
   site.close();
 }
 

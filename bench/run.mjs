@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'n
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { Driver } from '../tests/e2e/webdriver.mjs';
+import { openBrowser } from '../tests/e2e/browser.mjs';
 import { serveSite } from '../tests/e2e/server.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,6 +21,8 @@ const LEAK_DECODES = 10000;
 const TFJS = join(REPO, 'bench', 'node_modules', '@tensorflow');
 
 mkdirSync(OUT, { recursive: true });
+/** Chromium flags for the memory lines: a callable gc() and unrounded heap sizes. */
+const MEMORY_FLAGS = ['--js-flags=--expose-gc', '--enable-precise-memory-info'];
 const progress = (text) => process.stderr.write(`bench: ${text}\n`);
 
 // Φ⁻¹ (Acklam's approximation, ample for choosing the grid's points).
@@ -80,8 +82,8 @@ function fileSizes() {
   return sizes;
 }
 
-async function measureLatentlab(driver, url, backend, results) {
-  const session = await driver.openBrowser({ webgpu: true });
+async function measureLatentlab(url, backend, results) {
+  const session = await openBrowser({ webgpu: true, extraArgs: MEMORY_FLAGS });
   try {
     await session.goto(`${url}?backend=${backend}&model=${MODEL}`);
     await session.run('await window.latentlab.ready;');
@@ -116,8 +118,8 @@ async function measureLatentlab(driver, url, backend, results) {
   }
 }
 
-async function measureStartup(driver, url, backend, results) {
-  const session = await driver.openBrowser({ webgpu: backend === 'webgpu' });
+async function measureStartup(url, backend, results) {
+  const session = await openBrowser({ webgpu: backend === 'webgpu', extraArgs: MEMORY_FLAGS });
   try {
     await session.cdp('Network.enable');
     await session.cdp('Network.setCacheDisabled', { cacheDisabled: true });
@@ -266,21 +268,20 @@ const site = await serveSite(SITE, '/latentlab/', {
   'bench/peer.js': asset(join(REPO, 'bench', 'peer.js')),
   'bench/decoder.json': asset(decoderJson),
 });
-const driver = await Driver.start({ extraArgs: ['--js-flags=--expose-gc', '--enable-precise-memory-info'] });
 const results = [];
 const memory = [];
 let peer = [];
 let profile = null;
 let device = 'headless Chromium';
 try {
-  const gpu = await measureLatentlab(driver, site.url, 'webgpu', results).catch((e) => { progress(`no WebGPU line: ${e.message}`); return null; });
+  const gpu = await measureLatentlab(site.url, 'webgpu', results).catch((e) => { progress(`no WebGPU line: ${e.message}`); return null; });
   if (gpu) {
     device = await gpu.run('const a = await navigator.gpu.requestAdapter(); const i = a.info ?? {}; return `headless Chromium ${navigator.userAgent.match(/Chrome\\/([\\d.]+)/)?.[1]}, WebGPU adapter: ${[i.vendor, i.architecture, i.description].filter(Boolean).join(" ") || "unknown"}`;');
     progress('webgpu: memory');
     memory.push(await measureMemory(gpu, 'webgpu', 1000));
     await gpu.close();
   }
-  const cpu = await measureLatentlab(driver, site.url, 'cpu', results);
+  const cpu = await measureLatentlab(site.url, 'cpu', results);
   progress('cpu: memory');
   memory.push(await measureMemory(cpu, 'cpu', LEAK_DECODES));
   peer = await measureTfjs(cpu, decoderJson, results);
@@ -291,12 +292,11 @@ try {
   await cpu.close();
   for (const backend of ['cpu', 'webgpu']) {
     progress(`${backend}: start-up`);
-    await measureStartup(driver, site.url, backend, results).catch((e) => progress(`no ${backend} start-up line: ${e.message}`));
+    await measureStartup(site.url, backend, results).catch((e) => progress(`no ${backend} start-up line: ${e.message}`));
   }
   progress('native');
   nativeBench(results);
 } finally {
-  driver.stop();
   site.close();
 }
 const sizes = fileSizes();

@@ -19,7 +19,6 @@ command -v cc >/dev/null || apt_packages+=(build-essential)
 command -v pkg-config >/dev/null || apt_packages+=(pkg-config)
 if $want_test_tools; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
-  command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
 fi
 if ((${#apt_packages[@]})); then
   say "installing Debian packages: ${apt_packages[*]}"
@@ -47,8 +46,8 @@ if [[ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK_VERSION" ]]; t
   cargo install trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
-if [[ ! -x tools/node_modules/.bin/wasm-opt ]]; then
-  say "installing wasm-opt (npm binaryen, pinned in tools/package-lock.json)"
+if [[ ! -x tools/node_modules/.bin/wasm-opt || ! -f tools/node_modules/playwright-core/package.json ]]; then
+  say "installing wasm-opt and playwright-core (npm, pinned in tools/package-lock.json)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

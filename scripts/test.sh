@@ -9,5 +9,5 @@ source scripts/env.sh
 echo "== native tests (cargo test)"
 cargo test --release --locked
 
-echo "== browser tests (node --test, headless Chromium through chromedriver)"
+echo "== browser tests (node --test, headless Chromium through playwright-core)"
 node --test --test-concurrency=1 tests/e2e/

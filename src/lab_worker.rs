@@ -14,6 +14,7 @@ use std::rc::Rc;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
+use gloo_events::EventListener;
 use gloo_timers::future::TimeoutFuture;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -49,14 +50,14 @@ pub fn start() {
     let commands: Rc<RefCell<VecDeque<ToWorker>>> = Rc::default();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let queue = commands.clone();
-    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-        match event.data().as_string().map(|json| serde_json::from_str::<ToWorker>(&json)) {
+    EventListener::new(&scope, "message", move |event| {
+        let json = event.dyn_ref::<MessageEvent>().and_then(|event| event.data().as_string());
+        match json.map(|json| serde_json::from_str::<ToWorker>(&json)) {
             Some(Ok(command)) => queue.borrow_mut().push_back(command),
             _ => post(&FromWorker::Failed { message: "the lab sent a message the worker does not understand".into() }, None),
         }
-    });
-    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
+    })
+    .forget();
     wasm_bindgen_futures::spawn_local(run(commands));
     post(&FromWorker::Alive, None);
 }

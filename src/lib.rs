@@ -12,6 +12,7 @@ pub mod math;
 pub mod mosaic;
 pub mod plane;
 pub mod preprocess;
+pub mod screen;
 pub mod model;
 pub mod weights;
 

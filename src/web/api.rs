@@ -19,6 +19,10 @@
 //!   heldout, message}` or null, `use()` (resolves once the trained model is on show),
 //!   `close()`.
 //!
+//! - `latentlab.testing.panic(message)`: panics inside the wasm on purpose, so a test can
+//!   check that a panic reaches the person as a message with a way back, never as a
+//!   silently dead page. (After it the page's wasm is spent: reload.)
+//!
 //! decode and encode run on the model the page shows.
 
 use std::rc::Rc;
@@ -118,6 +122,7 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
 
     Reflect::set(&api, &"lab".into(), &JsValue::from(lab_api(lab)?))?;
+    Reflect::set(&api, &"testing".into(), &JsValue::from(testing_api()?))?;
     Reflect::set(&js_sys::global(), &"latentlab".into(), &api)?;
     Ok(())
 }
@@ -150,6 +155,16 @@ fn lab_api(lab: &Lab) -> Result<Object, JsValue> {
     let for_close = lab.clone();
     let close = Closure::<dyn Fn()>::new(move || for_close.close());
     Reflect::set(&api, &"close".into(), &close.into_js_value())?;
+    Ok(api)
+}
+
+fn testing_api() -> Result<Object, JsValue> {
+    let api = Object::new();
+    let panic = Closure::<dyn Fn(JsValue)>::new(|message: JsValue| {
+        let message = message.as_string().unwrap_or_else(|| "latentlab.testing.panic()".to_string());
+        panic!("{message}");
+    });
+    Reflect::set(&api, &"panic".into(), &panic.into_js_value())?;
     Ok(api)
 }
 

@@ -1,5 +1,10 @@
 //! Drawing on canvases: decoded images, scatter plots of the latent plane, line
 //! charts, and saving a canvas as a PNG.
+//!
+//! Decoded images are painted one canvas pixel per image pixel and scaled up by CSS
+//! (pixelated). Plots and charts, which carry text and lines, are drawn in the logical
+//! units their view gives them (the canvas's `width` and `height`) on a backing store with
+//! a pixel for every device pixel, so they stay sharp on high-DPI screens and when zoomed.
 
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
@@ -7,6 +12,7 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 use crate::model::IMAGE_SIDE;
 use crate::mosaic::tile_greyscale;
 use crate::plane::Space;
+use crate::screen::{backing_size, parse_size};
 
 /// Colours of the ten classes (Tableau 10), legible on the page's dark background.
 pub const CLASS_COLOURS: [&str; 10] = [
@@ -20,6 +26,41 @@ pub fn context(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, S
         .flatten()
         .and_then(|c| c.dyn_into().ok())
         .ok_or_else(|| "this browser gives no 2-D canvas context".to_string())
+}
+
+/// A context for drawing in `canvas`'s logical units, with the backing store sized for the
+/// screen: as many pixels as the canvas covers on screen (CSS size × devicePixelRatio),
+/// never fewer than its logical size. Returns the context and the logical width and height.
+/// Called inside an effect, it repaints the canvas when the window is resized or zoomed.
+fn crisp_context(canvas: &HtmlCanvasElement) -> Result<(CanvasRenderingContext2d, f64, f64), String> {
+    const LOGICAL_SIZE: &str = "data-logical-size";
+    let (width, height) = match canvas.get_attribute(LOGICAL_SIZE).and_then(|size| parse_size(&size)) {
+        Some(size) => size,
+        None => {
+            let size = (canvas.width().max(1), canvas.height().max(1));
+            let _ = canvas.set_attribute(LOGICAL_SIZE, &format!("{}x{}", size.0, size.1));
+            size
+        }
+    };
+    let device_pixel_ratio = super::display::device_pixel_ratio();
+    let shown_width = f64::from(canvas.client_width());
+    let scale = if shown_width > 0.0 { shown_width * device_pixel_ratio / f64::from(width) } else { device_pixel_ratio };
+    let (backing_width, backing_height) = backing_size((width, height), scale);
+    if canvas.width() != backing_width || canvas.height() != backing_height {
+        canvas.set_width(backing_width);
+        canvas.set_height(backing_height);
+    }
+    let ctx = context(canvas)?;
+    ctx.set_transform(
+        f64::from(backing_width) / f64::from(width),
+        0.0,
+        0.0,
+        f64::from(backing_height) / f64::from(height),
+        0.0,
+        0.0,
+    )
+    .map_err(|e| format!("could not scale the canvas: {e:?}"))?;
+    Ok((ctx, f64::from(width), f64::from(height)))
 }
 
 /// Paints decoded 28×28 images, `columns` per row, at one canvas pixel per image pixel
@@ -73,8 +114,7 @@ pub fn paint_scatter(
     markers: &[Marker],
     transparent: bool,
 ) -> Result<(), String> {
-    let ctx = context(canvas)?;
-    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    let (ctx, width, height) = crisp_context(canvas)?;
     ctx.clear_rect(0.0, 0.0, width, height);
     if !transparent {
         ctx.set_fill_style_str("#0b0d10");
@@ -150,14 +190,17 @@ fn draw_marker(ctx: &CanvasRenderingContext2d, space: Space, marker: &Marker, wi
 
 /// A line chart of per-epoch losses (one series per entry of `series`: label, colour,
 /// values), with a vertical line at `highlight` (an index into the values).
+///
+/// Drawn here rather than with `plotters`: its canvas backend draws at the canvas's CSS
+/// size, blurry on high-DPI screens (plotters-rs/plotters#164, open), and would add a
+/// charting library to a page whose wasm is already over its size budget for one chart.
 pub fn paint_loss_chart(
     canvas: &HtmlCanvasElement,
     series: &[(&str, &str, Vec<f32>)],
     highlight: Option<usize>,
     x_labels: (&str, &str),
 ) -> Result<(), String> {
-    let ctx = context(canvas)?;
-    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    let (ctx, width, height) = crisp_context(canvas)?;
     let (left, right, top, bottom) = (48.0, 8.0, 10.0, 24.0);
     ctx.set_fill_style_str("#0b0d10");
     ctx.fill_rect(0.0, 0.0, width, height);
@@ -241,8 +284,7 @@ fn download_url(url: &str, file_name: &str) -> Result<(), String> {
 /// Draws a polyline through latent points (`points`, each 2-D) over a scatter plot in
 /// `space`, with a dot at each point.
 pub fn draw_path(canvas: &HtmlCanvasElement, space: Space, points: &[[f64; 2]], colour: &str, dots: bool) -> Result<(), String> {
-    let ctx = context(canvas)?;
-    let (width, height) = (f64::from(canvas.width()), f64::from(canvas.height()));
+    let (ctx, width, height) = crisp_context(canvas)?;
     let to_canvas = |z: &[f64; 2]| {
         let [x, y] = space.to_unit(*z);
         (x * width, y * height)
@@ -270,3 +312,4 @@ pub fn draw_path(canvas: &HtmlCanvasElement, space: Space, points: &[[f64; 2]], 
     }
     Ok(())
 }
+

@@ -1,9 +1,11 @@
-//! Downloading the model files, with progress.
+//! Downloading the model and data files, with progress. gloo-net makes the request; the
+//! body is read chunk by chunk from its stream, to report progress.
 
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response};
+use gloo_net::http::{Request, Response};
+use web_sys::ReadableStreamDefaultReader;
 
 fn describe(error: JsValue) -> String {
     error
@@ -13,25 +15,12 @@ fn describe(error: JsValue) -> String {
         .unwrap_or_else(|| format!("{error:?}"))
 }
 
-/// `fetch(url)` from the page or from a worker.
-fn start_fetch(url: &str) -> Result<js_sys::Promise, String> {
-    let global = js_sys::global();
-    if let Some(window) = global.dyn_ref::<web_sys::Window>() {
-        Ok(window.fetch_with_str(url))
-    } else if let Some(worker) = global.dyn_ref::<web_sys::WorkerGlobalScope>() {
-        Ok(worker.fetch_with_str(url))
-    } else {
-        Err("this context cannot download files".to_string())
-    }
-}
-
+/// `GET url`, from the page or from a worker (gloo-net calls the global `fetch`).
 async fn get(url: &str) -> Result<Response, String> {
-    let response = JsFuture::from(start_fetch(url)?)
+    let response = Request::get(url)
+        .send()
         .await
-        .map_err(|e| format!("could not download {url}: {}", describe(e)))?;
-    let response: Response = response
-        .dyn_into()
-        .map_err(|_| format!("could not download {url}: not an HTTP response"))?;
+        .map_err(|e| format!("could not download {url}: {e}"))?;
     if !response.ok() {
         return Err(format!(
             "could not download {url}: HTTP {} {}",
@@ -43,13 +32,7 @@ async fn get(url: &str) -> Result<Response, String> {
 }
 
 pub async fn fetch_text(url: &str) -> Result<String, String> {
-    let response = get(url).await?;
-    let text = response.text().map_err(describe)?;
-    JsFuture::from(text)
-        .await
-        .map_err(|e| format!("could not read {url}: {}", describe(e)))?
-        .as_string()
-        .ok_or_else(|| format!("{url} is not text"))
+    get(url).await?.text().await.map_err(|e| format!("could not read {url}: {e}"))
 }
 
 /// Downloads `url` whole, calling `progress(received, total)` as bytes arrive.
@@ -58,8 +41,6 @@ pub async fn fetch_bytes(url: &str, progress: impl Fn(u64, Option<u64>)) -> Resu
     let total = response
         .headers()
         .get("content-length")
-        .ok()
-        .flatten()
         .and_then(|v| v.parse::<u64>().ok());
     let Some(body) = response.body() else {
         return Ok(Vec::new());

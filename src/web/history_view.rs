@@ -3,18 +3,18 @@
 
 use std::sync::Arc;
 
+use gloo_timers::future::TimeoutFuture;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use super::app::Views;
-use super::interpolation::sleep;
 use super::canvas::{paint_images, paint_loss_chart, paint_scatter};
 use super::session::Session;
 use crate::artifacts::History;
 use crate::data::IMAGE_PIXELS;
 use crate::plane::Space;
 
-const PLAY_STEP_MILLIS: i32 = 700;
+const PLAY_STEP_MILLIS: u32 = 700;
 
 #[component]
 pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
@@ -91,7 +91,7 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
         }
         leptos::task::spawn_local(async move {
             while playing.get_untracked() {
-                sleep(PLAY_STEP_MILLIS).await;
+                TimeoutFuture::new(PLAY_STEP_MILLIS).await;
                 if !playing.get_untracked() {
                     break;
                 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use gloo_timers::future::TimeoutFuture;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
@@ -13,7 +14,7 @@ use super::session::Session;
 use crate::data::IMAGE_PIXELS;
 use crate::math::{interpolation_path, Path};
 
-const MORPH_FRAME_MILLIS: i32 = 90;
+const MORPH_FRAME_MILLIS: u32 = 90;
 
 #[component]
 pub fn InterpolationPanel(session: Session, views: Views) -> impl IntoView {
@@ -72,7 +73,7 @@ pub fn InterpolationPanel(session: Session, views: Views) -> impl IntoView {
     // The morph plays the strip forth and back, for as long as the page is open.
     leptos::task::spawn_local(async move {
         loop {
-            sleep(MORPH_FRAME_MILLIS).await;
+            TimeoutFuture::new(MORPH_FRAME_MILLIS).await;
             if frames.try_with_untracked(Option::is_some) == Some(true) {
                 tick.update(|t| *t = t.wrapping_add(1));
             } else if frames.try_with_untracked(|_| ()).is_none() {
@@ -149,13 +150,4 @@ pub fn InterpolationPanel(session: Session, views: Views) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         </section>
     }
-}
-
-pub async fn sleep(millis: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, millis);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

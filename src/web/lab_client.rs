@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use gloo_events::EventListener;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -71,7 +72,8 @@ pub struct Lab {
 
 struct Inner {
     session: Session,
-    worker: RefCell<Option<(Worker, Closure<dyn Fn(MessageEvent)>)>>,
+    /// The worker and its listeners (removed when they drop, with the worker).
+    worker: RefCell<Option<(Worker, [EventListener; 2])>>,
     alive: Cell<bool>,
     /// Messages waiting for the worker to start listening.
     outbox: RefCell<Vec<ToWorker>>,
@@ -119,15 +121,16 @@ impl Lab {
         }
         let worker = Worker::new(WORKER_URL).map_err(|e| format!("the training worker could not start: {e:?}"))?;
         let lab = self.clone();
-        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| lab.receive(event));
-        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_message = EventListener::new(&worker, "message", move |event| {
+            if let Some(event) = event.dyn_ref::<MessageEvent>() {
+                lab.receive(event.clone());
+            }
+        });
         let lab = self.clone();
-        let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |_| {
+        let on_error = EventListener::new(&worker, "error", move |_| {
             lab.fail("the training worker could not be loaded or stopped with an error".to_string());
         });
-        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        on_error.forget();
-        *self.inner.worker.borrow_mut() = Some((worker, on_message));
+        *self.inner.worker.borrow_mut() = Some((worker, [on_message, on_error]));
         self.signals.open.set(true);
         Ok(())
     }
@@ -308,13 +311,14 @@ impl Lab {
         if manifest_file.size() > MAX_MANIFEST_BYTES || weights_file.size() > MAX_WEIGHT_BYTES {
             return Err("these files are far larger than a latentlab model: not loaded".to_string());
         }
-        let text = JsFuture::from(manifest_file.text()).await.ok().and_then(|t| t.as_string()).unwrap_or_default();
+        let text = gloo_file::futures::read_as_text(&gloo_file::File::from(manifest_file.clone()))
+            .await
+            .map_err(|_| format!("{} could not be read", manifest_file.name()))?;
         let mut manifest = crate::weights::parse_manifest(&text)
             .map_err(|e| format!("{} is not a latentlab model manifest: {e}", manifest_file.name()))?;
-        let buffer = JsFuture::from(weights_file.array_buffer())
+        let bytes = gloo_file::futures::read_as_bytes(&gloo_file::File::from(weights_file.clone()))
             .await
             .map_err(|_| format!("{} could not be read", weights_file.name()))?;
-        let bytes = Uint8Array::new(&buffer).to_vec();
         if crate::catalogue::ShippedModel::find(&manifest.name).is_some() {
             // Never replace a shipped model with a file of the same name.
             manifest.name = format!("{}-uploaded", manifest.name);

@@ -6,6 +6,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use super::canvas::{paint_images, paint_loss_chart, paint_scatter};
+use super::settle;
 use super::lab_client::{Lab, LiveSnapshot};
 use crate::catalogue::{DatasetId, ShippedModel};
 use crate::data::IMAGE_PIXELS;
@@ -98,7 +99,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         let lab = lab.clone();
         move |play: bool| {
             scrub.set(None);
-            let _ = lab.start(s.settings.get_untracked(), play);
+            settle(lab.start(s.settings.get_untracked(), play));
         }
     };
     let play_pause = {
@@ -106,10 +107,10 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         let start = start.clone();
         move |_| {
             if running() {
-                let _ = lab.pause();
+                settle(lab.pause());
             } else if s.status.with_untracked(|st| st.as_ref().is_some_and(|st| st.state != LabState::Failed)) {
                 scrub.set(None);
-                let _ = lab.play();
+                settle(lab.play());
             } else {
                 start(true);
             }
@@ -121,7 +122,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         move |_| {
             if s.status.with_untracked(Option::is_some) {
                 scrub.set(None);
-                let _ = lab.step();
+                settle(lab.step());
             } else {
                 start(false);
             }
@@ -131,13 +132,13 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         let lab = lab.clone();
         move |_| {
             scrub.set(None);
-            let _ = lab.reset();
+            settle(lab.reset());
         }
     };
     let use_model = {
         let lab = lab.clone();
         move |_| {
-            let _ = lab.use_model();
+            settle(lab.use_model());
         }
     };
     let download = {
@@ -149,7 +150,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         move |ev: leptos::ev::Event| {
             let input: web_sys::HtmlInputElement = event_target(&ev);
             if let Some(list) = input.files() {
-                let _ = lab.load_files(file_list(&list));
+                settle(lab.load_files(file_list(&list)));
             }
             input.set_value("");
         }
@@ -159,7 +160,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         move |ev: leptos::ev::DragEvent| {
             ev.prevent_default();
             if let Some(list) = ev.data_transfer().and_then(|d| d.files()) {
-                let _ = lab.load_files(file_list(&list));
+                settle(lab.load_files(file_list(&list)));
             }
         }
     };

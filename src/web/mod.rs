@@ -6,6 +6,7 @@ mod app;
 pub(crate) mod backend;
 mod canvas;
 mod compare;
+mod display;
 mod draw;
 mod engine;
 pub(crate) mod fetch;
@@ -54,16 +55,23 @@ fn show_internal_error(what: &str) {
     )));
     if let Ok(button) = document.create_element("button") {
         button.set_text_content(Some("Reload the page"));
-        let reload = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+        gloo_events::EventListener::new(&button, "click", |_| {
             if let Some(window) = web_sys::window() {
                 let _ = window.location().reload();
             }
-        });
-        let _ = button.add_event_listener_with_callback("click", wasm_bindgen::JsCast::unchecked_ref(reload.as_ref()));
-        reload.forget();
+        })
+        .forget();
         let _ = banner.append_child(&button);
     }
     let _ = body.prepend_with_node_1(&banner);
+}
+
+/// For an action started from the page whose outcome the page shows in words: waits on its
+/// promise, so a rejection is handled and never reaches the console as an uncaught error.
+pub(crate) fn settle(promise: js_sys::Promise) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    });
 }
 
 /// Entry point of the wasm binary.

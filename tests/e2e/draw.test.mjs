@@ -1,32 +1,21 @@
 // End-to-end: drawing, encoding and interpolating in headless Chromium (CPU backend).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Driver } from './webdriver.mjs';
-import { serveSite } from './server.mjs';
+import { openBrowser } from './browser.mjs';
+import { useSite } from './server.mjs';
 import { buildSite, REPO, saveScreenshot } from './site.mjs';
 import { decode, mean, meanAbsDiff, readCanvas, tiles, waitFor, waitForModel } from './page.mjs';
 
 const DATA = process.env.LATENTLAB_DATA ?? join(REPO, '..', 'shared', 'data');
 const TOLERANCE = 2 / 255;
 
-let site;
-let driver;
-
-before(async () => {
-  site = await serveSite(buildSite(), '/draw/');
-  driver = await Driver.start();
-});
-
-after(async () => {
-  driver?.stop();
-  site?.close();
-});
+const site = useSite('/draw/');
 
 async function open(model) {
-  const session = await driver.openBrowser({ webgpu: false });
+  const session = await openBrowser({ webgpu: false });
   await session.goto(`${site.url}?backend=cpu&model=${model}`);
   await session.run('await window.latentlab.ready;');
   await session.run('document.getElementById("draw-pad").scrollIntoView({ block: "center" });');
@@ -34,16 +23,8 @@ async function open(model) {
 }
 
 /** One stroke through `points` ([x, y] from the pad's centre, in CSS pixels) with real pointer input. */
-async function stroke(session, points) {
-  const origin = { 'element-6066-11e4-a52e-4f735466cecf': await session.element('#draw-pad') };
-  const moves = points.map(([x, y]) => ({ type: 'pointerMove', duration: 16, origin, x: Math.round(x), y: Math.round(y) }));
-  await session.command('POST', '/actions', {
-    actions: [{
-      type: 'pointer', id: 'pen', parameters: { pointerType: 'mouse' },
-      actions: [moves[0], { type: 'pointerDown', button: 0 }, ...moves.slice(1), { type: 'pointerUp', button: 0 }],
-    }],
-  });
-  await session.command('DELETE', '/actions');
+function stroke(session, points) {
+  return session.stroke('#draw-pad', points);
 }
 
 const ring = (rx, ry, n = 24) => Array.from({ length: n + 1 }, (_, i) => [rx * Math.sin((2 * Math.PI * i) / n), -ry * Math.cos((2 * Math.PI * i) / n)]);

@@ -1,30 +1,16 @@
 // End-to-end: the latent explorer's views render, react, and show the decoder's output.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Driver } from './webdriver.mjs';
-import { serveSite } from './server.mjs';
-import { buildSite, saveScreenshot } from './site.mjs';
+import { openBrowser } from './browser.mjs';
+import { useSite } from './server.mjs';
+import { saveScreenshot } from './site.mjs';
 import { decode, mean, meanAbsDiff, readCanvas, tiles, waitFor, waitForModel } from './page.mjs';
 
-let site;
-let driver;
-
-before(async () => {
-  site = await serveSite(buildSite(), '/explorer/');
-  driver = await Driver.start();
-});
-
-after(async () => {
-  driver?.stop();
-  site?.close();
-});
+const site = useSite('/explorer/');
 
 /** Opens the page on the CPU backend with extra query parameters and waits for it. */
 async function open(query = '') {
-  const session = await driver.openBrowser({ webgpu: false });
+  const session = await openBrowser({ webgpu: false });
   await session.goto(`${site.url}?backend=cpu${query}`);
   await session.run('await window.latentlab.ready;');
   return session;
@@ -116,8 +102,7 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       const inP = await readCanvas(session, '#latent-map');
       assert.ok(meanAbsDiff(inZ.grey, inP.grey) > 0.005, 'p-space looks the same as z-space');
 
-      // Hover shows a preview at the pointer. (WebDriver offsets count from the centre of
-      // the element's visible part, so bring all of the map into view first.)
+      // Hover shows a preview at the pointer (offsets count from the map's centre).
       await session.run('document.getElementById("latent-map").scrollIntoView({ block: "center" });');
       await session.pointerAt('#latent-map', 40, -60);
       await waitFor(session, 'getComputedStyle(document.querySelector(".hover-preview")).display === "block"', 'the hover preview');
@@ -152,7 +137,7 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       assert.ok(meanAbsDiff(first.grey, expected) < TOLERANCE, 'the sliders image is not decode(z)');
 
       // Keyboard: 50 presses of the right arrow move z₁ by +0.5.
-      await session.sendKeys('#slider-0', '\uE014'.repeat(50));
+      await session.press('#slider-0', 'ArrowRight', 50);
       const moved = await waitFor(session, `(() => { const z = ${SLIDER_Z}; return z && Math.abs(z[0][0] - 1.5) < 1e-4 ? z : null; })()`, 'z₁ = 1.5');
       assert.ok(Math.abs(moved[0][1] + 0.5) < 1e-6);
       const after = await readCanvas(session, '#slider-decode');
@@ -173,7 +158,7 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       // The address opens the same view elsewhere: same z, same pixels.
       const search = await session.run('return location.search;');
       const shown = await readCanvas(session, '#slider-decode');
-      const other = await driver.openBrowser({ webgpu: false });
+      const other = await openBrowser({ webgpu: false });
       try {
         await other.goto(`${site.url}${search}`);
         await other.run('await window.latentlab.ready;');
@@ -304,32 +289,22 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
 
   test('"Save PNG" downloads the grid as a PNG file', async () => {
     const session = await open();
-    const folder = mkdtempSync(join(tmpdir(), 'latentlab-downloads-'));
     try {
-      await session.cdp('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: folder });
-      await session.click('[data-testid=save-grid]');
-      const deadline = Date.now() + 20000;
-      let files = [];
-      while (Date.now() < deadline) {
-        files = readdirSync(folder).filter((f) => f.endsWith('.png'));
-        if (files.length) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.deepEqual(files, ['fashion-mnist-vae-2d-grid.png']);
-      const png = readFileSync(join(folder, files[0]));
+      const files = await session.downloads(1, () => session.click('[data-testid=save-grid]'));
+      assert.deepEqual(files.map((f) => f.name), ['fashion-mnist-vae-2d-grid.png']);
+      const png = files[0].bytes;
       assert.equal(png.subarray(1, 4).toString(), 'PNG');
       assert.equal(png.readUInt32BE(16), 420);
       assert.equal(png.readUInt32BE(20), 420);
     } finally {
       await session.close();
-      rmSync(folder, { recursive: true, force: true });
     }
   });
 
   test('phone width: the page fits 390 px and the views still draw', async () => {
     const session = await open();
     try {
-      await session.setWindowSize(390, 844);
+      await session.setViewport(390, 844);
       await new Promise((r) => setTimeout(r, 300));
       const overflow = await session.run('return document.documentElement.scrollWidth - document.documentElement.clientWidth;');
       assert.ok(overflow <= 0, `the page is ${overflow} px wider than the phone`);

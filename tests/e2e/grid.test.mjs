@@ -1,39 +1,32 @@
 // End-to-end: the built page in headless Chromium decodes the 15×15 grid and paints it.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Driver } from './webdriver.mjs';
-import { serveSite } from './server.mjs';
-import { buildSite, saveScreenshot } from './site.mjs';
+import { openBrowser } from './browser.mjs';
+import { useSite } from './server.mjs';
+import { saveScreenshot } from './site.mjs';
 import { decode, waitForModel } from './page.mjs';
 
 const MODEL = 'fashion-mnist-vae-2d';
 const EDGE = 1.6448536269514722; // Φ⁻¹(0.95)
 
-let site;
-let driver;
-
-before(async () => {
-  const root = buildSite();
+/** Broken model files served beside the real ones. */
+function brokenModels(root) {
   const manifest = JSON.parse(readFileSync(join(root, 'models', `${MODEL}.json`), 'utf8'));
   const weights = readFileSync(join(root, 'models', manifest.weights));
   const flipped = Buffer.from(weights);
   flipped[flipped.length >> 1] ^= 0xff;
-  site = await serveSite(root, '/some/sub/path/latentlab/', {
+  return {
     'models/corrupt.json': JSON.stringify({ ...manifest, name: 'corrupt', weights: 'corrupt.bpk' }),
     'models/corrupt.bpk': flipped,
     'models/missing-weights.json': JSON.stringify({ ...manifest, name: 'missing-weights', weights: 'gone.bpk' }),
     'models/gone.bpk': null,
     'models/garbled.json': Buffer.from('{"name": "garbled", "lat'),
-  });
-  driver = await Driver.start();
-});
+  };
+}
 
-after(async () => {
-  driver?.stop();
-  site?.close();
-});
+const site = useSite('/some/sub/path/latentlab/', brokenModels);
 
 /** Reads the grid canvas back: its size and, per 28×28 cell, the grey values in [0, 1]. */
 const READ_GRID = `
@@ -98,7 +91,7 @@ async function checkGridPage(session, expectedBackend, screenshotName) {
 
 describe('the 15×15 grid in headless Chromium', () => {
   test('CPU backend (?backend=cpu) paints a grid of decoded images', async () => {
-    const session = await driver.openBrowser({ webgpu: false });
+    const session = await openBrowser({ webgpu: false });
     try {
       await session.goto(`${site.url}?backend=cpu`);
       await checkGridPage(session, 'cpu', 'grid-cpu');
@@ -108,7 +101,7 @@ describe('the 15×15 grid in headless Chromium', () => {
   });
 
   test('without WebGPU the page falls back to the CPU backend by itself', async () => {
-    const session = await driver.openBrowser({ webgpu: false });
+    const session = await openBrowser({ webgpu: false });
     try {
       await session.goto(site.url);
       await session.run('await window.latentlab.ready;');
@@ -121,7 +114,7 @@ describe('the 15×15 grid in headless Chromium', () => {
   });
 
   test('WebGPU backend paints the same kind of grid, where Chromium offers WebGPU', async (t) => {
-    const session = await driver.openBrowser({ webgpu: true });
+    const session = await openBrowser({ webgpu: true });
     try {
       await session.goto(`${site.url}?backend=webgpu`);
       const adapter = await session.run(
@@ -138,7 +131,7 @@ describe('the 15×15 grid in headless Chromium', () => {
   });
 
   test('decode() rejects malformed latent vectors with a clear message', async () => {
-    const session = await driver.openBrowser({ webgpu: false });
+    const session = await openBrowser({ webgpu: false });
     try {
       await session.goto(`${site.url}?backend=cpu`);
       await session.run('await window.latentlab.ready;');
@@ -167,7 +160,7 @@ describe('bad model files and links: a message in words, and the page goes on wi
     ['no-such-model', /HTTP 404/],
   ]) {
     test(`?model=${model}`, async () => {
-      const session = await driver.openBrowser({ webgpu: false });
+      const session = await openBrowser({ webgpu: false });
       try {
         await session.goto(`${site.url}?backend=cpu&model=${model}`);
         await session.run('await window.latentlab.ready;');
@@ -190,7 +183,7 @@ describe('bad model files and links: a message in words, and the page goes on wi
   }
 
   test('an unknown ?backend= is named, and the page chooses one itself', async () => {
-    const session = await driver.openBrowser({ webgpu: false });
+    const session = await openBrowser({ webgpu: false });
     try {
       await session.goto(`${site.url}?backend=quantum`);
       await session.run('await window.latentlab.ready;');

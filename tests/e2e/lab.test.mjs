@@ -1,30 +1,16 @@
 // End-to-end: the training lab trains the real model in its worker on the shipped data,
 // the page stays usable meanwhile, and the result becomes a model like the shipped ones.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Driver } from './webdriver.mjs';
-import { serveSite } from './server.mjs';
-import { buildSite, saveScreenshot } from './site.mjs';
+import { openBrowser } from './browser.mjs';
+import { useSite } from './server.mjs';
+import { saveScreenshot } from './site.mjs';
 import { decode, meanAbsDiff, waitFor, waitForModel } from './page.mjs';
 
-let site;
-let driver;
-
-before(async () => {
-  site = await serveSite(buildSite(), '/lab/');
-  driver = await Driver.start();
-});
-
-after(async () => {
-  driver?.stop();
-  site?.close();
-});
+const site = useSite('/lab/');
 
 async function open(query = '?backend=cpu', webgpu = false) {
-  const session = await driver.openBrowser({ webgpu });
+  const session = await openBrowser({ webgpu });
   await session.goto(`${site.url}${query}`);
   await session.run('await window.latentlab.ready;');
   return session;
@@ -119,20 +105,12 @@ describe('the training lab in headless Chromium', () => {
       assert.doesNotMatch(await session.run('return location.search;'), /model=lab-/);
 
       // Download → upload (dropped on the lab): the same pixels for the same z.
-      const folder = mkdtempSync(join(tmpdir(), 'latentlab-lab-downloads-'));
-      try {
-        await session.cdp('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: folder });
-        await session.click('[data-testid=lab-download]');
-        const until = Date.now() + 30000;
-        let names = [];
-        while (Date.now() < until) {
-          names = readdirSync(folder).filter((n) => /\.(json|bpk)$/.test(n));
-          if (names.length === 2) break;
-          await new Promise((r) => setTimeout(r, 200));
-        }
-        assert.equal(names.length, 2, `downloads: ${readdirSync(folder)}`);
-        const files = names.map((name) => ({ name, base64: readFileSync(join(folder, name)).toString('base64') }));
-        const manifest = JSON.parse(readFileSync(join(folder, names.find((n) => n.endsWith('.json'))), 'utf8'));
+      const downloads = await session.downloads(2, () => session.click('[data-testid=lab-download]'));
+      {
+        assert.equal(downloads.length, 2);
+        const files = downloads.map(({ name, bytes }) => ({ name, base64: bytes.toString('base64') }));
+        const manifest = JSON.parse(downloads.find((d) => d.name.endsWith('.json')).bytes.toString('utf8'));
+        assert.ok(downloads.some((d) => d.name.endsWith('.bpk')), `downloads: ${downloads.map((d) => d.name)}`);
         assert.equal(manifest.precision, 'f16');
         assert.match(manifest.trained_in, /training lab/);
         const drop = `
@@ -155,8 +133,6 @@ describe('the training lab in headless Chromium', () => {
         await session.run(drop, files, true);
         await waitFor(session, 'document.querySelector("[data-testid=lab-files]")?.textContent.includes("checksum")', 'the damaged-file message');
         assert.deepEqual(await decode(session, z), uploaded);
-      } finally {
-        rmSync(folder, { recursive: true, force: true });
       }
     } finally {
       await session.close();

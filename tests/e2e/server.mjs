@@ -1,8 +1,11 @@
 // A static file server for the built site, on loopback, under a sub-path (the site must
 // work from any sub-path), with a few extra routes that serve broken model files.
 import http from 'node:http';
+import { after, before } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize } from 'node:path';
+import { failOnPageErrors } from './browser.mjs';
+import { buildSite } from './site.mjs';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -52,4 +55,21 @@ export async function serveSite(root, prefix, overrides = {}) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
   return { url: `http://127.0.0.1:${port}${prefix}`, close: () => server.close() };
+}
+
+/**
+ * For a test file: builds the site, serves it at `prefix` before the file's tests and
+ * stops after them, and fails each test on an error in its pages (see browser.mjs).
+ * `overrides(root)` may give extra routes made from the built site. Returns an object
+ * whose `url` is set once the site is up.
+ */
+export function useSite(prefix, overrides = () => ({})) {
+  const site = { url: null, close: () => {} };
+  before(async () => {
+    const root = buildSite();
+    Object.assign(site, await serveSite(root, prefix, overrides(root)));
+  });
+  after(() => site.close());
+  failOnPageErrors();
+  return site;
 }

@@ -1,0 +1,186 @@
+// Headless Chromium for the browser tests and the benchmark, driven by playwright-core
+// (pinned in tools/package.json): it launches Debian's own chromium and downloads no browser.
+//
+// Every page records what went wrong in it that no test asked for: uncaught errors, unhandled
+// promise rejections, a wasm panic printed to the console, a crashed renderer. `checkPages`
+// (run after each test by `failOnPageErrors`) fails the test that caused them.
+import { afterEach } from 'node:test';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO } from './site.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM_BINARY ?? '/usr/bin/chromium';
+
+const TOOLS = join(REPO, 'tools', 'node_modules', 'playwright-core');
+if (!existsSync(TOOLS)) {
+  throw new Error('playwright-core is missing: run scripts/setup.sh --test (it installs tools/package.json)');
+}
+const { chromium } = createRequire(import.meta.url)(TOOLS);
+
+/** What the console says when the wasm panics or traps. */
+const PANIC = /panicked at|RuntimeError: unreachable|internal error/i;
+
+/** Pages opened since the last `checkPages`. */
+let opened = [];
+
+/**
+ * Opens a fresh headless Chromium with one page. `webgpu` exposes its WebGPU adapter
+ * (SwiftShader here); `deviceScaleFactor` emulates a high-DPI screen.
+ */
+export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1 } = {}) {
+  const args = ['--no-sandbox', '--disable-quic', '--disable-dev-shm-usage', ...extraArgs];
+  if (webgpu) args.push('--enable-unsafe-webgpu');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60000 });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor, acceptDownloads: true });
+  const page = await context.newPage();
+  const session = new Session(browser, page);
+  opened.push(session);
+  return session;
+}
+
+/** Fails the running test if any page it opened saw an error it did not expect. */
+export function failOnPageErrors() {
+  afterEach(checkPages);
+}
+
+export async function checkPages() {
+  const sessions = opened;
+  opened = [];
+  const problems = sessions.flatMap((session) => session.unexpectedErrors());
+  await Promise.all(sessions.map((session) => session.close()));
+  if (problems.length) throw new Error(`the page reported errors:\n  ${problems.join('\n  ')}`);
+}
+
+export class Session {
+  constructor(browser, page) {
+    this.browser = browser;
+    this.page = page;
+    this.errors = [];
+    this.expected = [];
+    this.closed = false;
+    page.on('pageerror', (error) => this.errors.push(`uncaught: ${error.message}`));
+    page.on('crash', () => this.errors.push('the page crashed'));
+    page.on('console', (message) => {
+      if (message.type() === 'error' && PANIC.test(message.text())) this.errors.push(`console: ${message.text()}`);
+    });
+  }
+
+  /** Declares that an error matching `pattern` is part of the test; it is not reported. */
+  expectError(pattern) {
+    this.expected.push(pattern);
+  }
+
+  /** The errors seen so far that no `expectError` covers. */
+  unexpectedErrors() {
+    return this.errors.filter((error) => !this.expected.some((pattern) => pattern.test(error)));
+  }
+
+  goto(url) {
+    return this.page.goto(url, { waitUntil: 'load', timeout: 120000 });
+  }
+
+  /**
+   * Runs `body` (an async function body) in the page once `window.latentlab` exists (the
+   * wasm module starts after the page's load event); `args` reach it as `args`.
+   */
+  async run(body, ...args) {
+    const script = `(async (args) => {
+      const deadline = Date.now() + 60000;
+      while (!window.latentlab) {
+        if (Date.now() > deadline) throw new Error('window.latentlab never appeared: the wasm did not start');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      ${body}
+    })(${JSON.stringify(args)})`;
+    try {
+      return await this.page.evaluate(script);
+    } catch (error) {
+      throw new Error(`in the page: ${error.message.replace(/^page\.evaluate: (Error: )?/, '')}`);
+    }
+  }
+
+  click(css) {
+    return this.page.click(css, { timeout: 30000 });
+  }
+
+  /** Focuses the element and presses `key` (a Playwright key name, e.g. 'ArrowRight') `times` times. */
+  async press(css, key, times = 1) {
+    await this.page.focus(css);
+    for (let i = 0; i < times; i++) await this.page.keyboard.press(key);
+  }
+
+  /** The element's centre in the viewport, after scrolling it into view. */
+  async centreOf(css) {
+    const element = this.page.locator(css).first();
+    await element.scrollIntoViewIfNeeded();
+    const box = await element.boundingBox();
+    if (!box) throw new Error(`${css} is not shown`);
+    return [box.x + box.width / 2, box.y + box.height / 2];
+  }
+
+  /** Real pointer input: moves to (x, y) CSS pixels from the element's centre, optionally clicks. */
+  async pointerAt(css, x, y, { click = false } = {}) {
+    const [cx, cy] = await this.centreOf(css);
+    await this.page.mouse.move(cx + x, cy + y);
+    if (click) {
+      await this.page.mouse.down();
+      await this.page.mouse.up();
+    }
+  }
+
+  /** One pressed-button stroke through `points` ([x, y] from the element's centre). */
+  async stroke(css, points) {
+    const [cx, cy] = await this.centreOf(css);
+    const [first, ...rest] = points;
+    await this.page.mouse.move(cx + first[0], cy + first[1]);
+    await this.page.mouse.down();
+    for (const [x, y] of rest) await this.page.mouse.move(cx + x, cy + y);
+    await this.page.mouse.up();
+  }
+
+  /** Runs `action` and collects the `count` downloads it starts: [{ name, bytes }]. */
+  async downloads(count, action, timeoutMs = 30000) {
+    const seen = [];
+    let listener;
+    const all = new Promise((resolve) => {
+      listener = (download) => {
+        seen.push(download);
+        if (seen.length === count) resolve();
+      };
+      this.page.on('download', listener);
+    });
+    try {
+      await action();
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${seen.length} of ${count} downloads after ${timeoutMs} ms`)), timeoutMs);
+      });
+      await Promise.race([all, timeout]).finally(() => clearTimeout(timer));
+    } finally {
+      this.page.off('download', listener);
+    }
+    const { readFile } = await import('node:fs/promises');
+    return Promise.all(seen.map(async (download) => ({ name: download.suggestedFilename(), bytes: await readFile(await download.path()) })));
+  }
+
+  /** Sends a Chrome DevTools Protocol command to the page. */
+  async cdp(method, params = {}) {
+    this.cdpSession ??= await this.page.context().newCDPSession(this.page);
+    return this.cdpSession.send(method, params);
+  }
+
+  setViewport(width, height) {
+    return this.page.setViewportSize({ width, height });
+  }
+
+  screenshot(options = {}) {
+    return this.page.screenshot(options);
+  }
+
+  async close() {
+    if (this.closed) return;
+    this.closed = true;
+    await this.browser.close();
+  }
+}

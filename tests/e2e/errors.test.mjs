@@ -1,0 +1,60 @@
+// End-to-end: an error in the page never passes unnoticed. A wasm panic shows the person a
+// message with a way back; and any uncaught error or panic fails the test that caused it.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkPages, openBrowser } from './browser.mjs';
+import { useSite } from './server.mjs';
+import { saveScreenshot } from './site.mjs';
+import { decode, waitFor } from './page.mjs';
+
+const site = useSite('/errors/');
+
+async function open() {
+  const session = await openBrowser();
+  await session.goto(`${site.url}?backend=cpu&model=mnist-vae-2d`);
+  await session.run('await window.latentlab.ready;');
+  return session;
+}
+
+describe('errors in the page', () => {
+  test('a panic in the wasm shows a message with a reload button that brings the page back', async () => {
+    const session = await open();
+    try {
+      await assert.rejects(session.run('window.latentlab.testing.panic("a deliberate test panic");'), /unreachable/);
+      const banner = await waitFor(session, 'document.getElementById("internal-error")?.textContent', 'the internal-error message');
+      assert.match(banner, /internal error/);
+      assert.match(banner, /a deliberate test panic/);
+      saveScreenshot('errors-panic', await session.screenshot());
+      // The harness saw it: unless the test declares it, the test fails.
+      assert.ok(session.unexpectedErrors().some((e) => /a deliberate test panic/.test(e)), session.unexpectedErrors().join(' | '));
+      session.expectError(/a deliberate test panic/);
+
+      await session.click('#internal-error button');
+      await session.page.waitForLoadState('load');
+      await session.run('await window.latentlab.ready;');
+      assert.equal(await session.run('return document.getElementById("internal-error");'), null);
+      const [pixels] = await decode(session, [[0.5, -0.5]]);
+      assert.ok(pixels.some((v) => v > 0.5), 'after the reload the page does not decode');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('an uncaught error or a panic message in the page fails the test that caused it', async () => {
+    const session = await open();
+    await session.run(`setTimeout(() => { throw new Error('a deliberate uncaught error'); }, 0);
+      Promise.reject(new Error('a deliberate unhandled rejection'));
+      console.error('panicked at src/somewhere.rs:1:1: a deliberate panic message');
+      await new Promise((r) => setTimeout(r, 200));`);
+    await assert.rejects(checkPages(), (error) => {
+      assert.match(error.message, /uncaught: a deliberate uncaught error/);
+      assert.match(error.message, /a deliberate unhandled rejection/);
+      assert.match(error.message, /a deliberate panic message/);
+      return true;
+    });
+    // Messages the page logs on purpose (a missing file, a refused setting) are not errors.
+    const quiet = await open();
+    await quiet.run('console.error("could not download models/x.json: HTTP 404"); console.warn("careful");');
+    await checkPages();
+  });
+});
