@@ -31,11 +31,11 @@ async function open(url, backend) {
   return session;
 }
 
-/** Images/s over `seconds` of training at the lab's defaults (batch 100, MNIST, 2-D VAE). */
-async function throughput(url, backend, seconds) {
+/** Images/s over `seconds` of training at the lab's defaults (batch 100, MNIST, 2-D VAE), conv or dense. */
+async function throughput(url, backend, seconds, arch = 'conv') {
   const session = await open(url, backend);
   try {
-    await session.run('await window.latentlab.lab.start({dataset: "mnist"});');
+    await session.run(`await window.latentlab.lab.start({dataset: "mnist", arch: "${arch}"});`);
     const samples = await session.run(`
       const samples = [];
       const until = performance.now() + ${seconds * 1000};
@@ -48,7 +48,7 @@ async function throughput(url, backend, seconds) {
       }
       await window.latentlab.lab.pause();
       return samples;`);
-    return { backend, ...quantiles(samples) };
+    return { backend, arch, ...quantiles(samples) };
   } finally {
     await session.close();
   }
@@ -150,12 +150,14 @@ const site = await serveSite(SITE, '/bench/');
 const results = { sizes: sizes() };
 try {
   progress('throughput, CPU');
-  results.throughput = [await throughput(site.url, 'cpu', 40)];
+  results.throughput = [await throughput(site.url, 'cpu', 40), await throughput(site.url, 'cpu', 30, 'dense')];
   progress('throughput, WebGPU');
-  try {
-    results.throughput.push(await throughput(site.url, 'webgpu', 60));
-  } catch (error) {
-    results.throughput.push({ backend: 'webgpu', error: String(error.message ?? error) });
+  for (const arch of ['conv', 'dense']) {
+    try {
+      results.throughput.push(await throughput(site.url, 'webgpu', 60, arch));
+    } catch (error) {
+      results.throughput.push({ backend: 'webgpu', arch, error: String(error.message ?? error) });
+    }
   }
   progress('fluidity while training (CPU)');
   results.fluidity = await fluidity(site.url);
@@ -171,8 +173,9 @@ writeFileSync(join(OUT, 'lab.json'), JSON.stringify(results, null, 2));
 const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
 const lines = ['| measure | backend | median | p10–p90 | runs |', '| --- | --- | --- | --- | --- |'];
 for (const t of results.throughput) {
-  lines.push(t.error ? `| training images/s (batch 100, conv 2-D VAE) | ${t.backend} | failed: ${t.error} | | |`
-    : `| training images/s (batch 100, conv 2-D VAE) | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} |`);
+  const what = `training images/s (batch 100, ${t.arch} 2-D VAE)`;
+  lines.push(t.error ? `| ${what} | ${t.backend} | failed: ${t.error} | | |`
+    : `| ${what} | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} |`);
 }
 const fl = results.fluidity;
 lines.push(`| slider input → frame while training | cpu | ${f(fl.slider.median)} ms | ${f(fl.slider.p10)}–${f(fl.slider.p90)} ms | ${fl.slider.runs} |`);

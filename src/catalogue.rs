@@ -1,5 +1,7 @@
 //! The models latentlab ships, and how the page names them.
 
+use crate::model::Architecture;
+
 /// A dataset the models were trained on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -48,23 +50,26 @@ impl DatasetId {
     }
 }
 
-/// Which of the three models of a dataset.
+/// Which of the models of a dataset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
     Vae2d,
     Vae16d,
     Ae2d,
+    /// The letters article's dense network, beside the convolutional 2-D VAE.
+    DenseVae2d,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 3] = [Variant::Vae2d, Variant::Vae16d, Variant::Ae2d];
+    pub const ALL: [Variant; 4] = [Variant::Vae2d, Variant::Vae16d, Variant::Ae2d, Variant::DenseVae2d];
 
-    /// The suffix of the model name ("vae-2d", "vae-16d", "ae-2d").
+    /// The suffix of the model name ("vae-2d", "vae-16d", "ae-2d", "dense-vae-2d").
     pub fn suffix(self) -> &'static str {
         match self {
             Variant::Vae2d => "vae-2d",
             Variant::Vae16d => "vae-16d",
             Variant::Ae2d => "ae-2d",
+            Variant::DenseVae2d => "dense-vae-2d",
         }
     }
 
@@ -73,21 +78,29 @@ impl Variant {
             Variant::Vae2d => "2-D VAE",
             Variant::Vae16d => "16-D VAE",
             Variant::Ae2d => "2-D autoencoder",
+            Variant::DenseVae2d => "2-D dense VAE",
         }
     }
 
     /// "vae" or "ae", as in the manifest's `kind`.
     pub fn kind(self) -> &'static str {
         match self {
-            Variant::Vae2d | Variant::Vae16d => "vae",
+            Variant::Vae2d | Variant::Vae16d | Variant::DenseVae2d => "vae",
             Variant::Ae2d => "ae",
         }
     }
 
     pub fn latent(self) -> usize {
         match self {
-            Variant::Vae2d | Variant::Ae2d => 2,
+            Variant::Vae2d | Variant::Ae2d | Variant::DenseVae2d => 2,
             Variant::Vae16d => 16,
+        }
+    }
+
+    pub fn architecture(self) -> Architecture {
+        match self {
+            Variant::DenseVae2d => Architecture::Dense,
+            _ => Architecture::Conv,
         }
     }
 }
@@ -136,9 +149,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn six_models_with_unique_names_that_round_trip() {
+    fn eight_models_with_unique_names_that_round_trip() {
         let names: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 8);
+        assert!(names.contains(&"mnist-dense-vae-2d".to_string()));
         assert!(names.contains(&"fashion-mnist-vae-2d".to_string()));
         assert!(names.contains(&"mnist-ae-2d".to_string()));
         for name in &names {

@@ -11,7 +11,7 @@ use crate::model::ModelKind;
 use crate::math::default_latent_grid;
 use crate::model::Vae;
 use crate::census::{count_per_class, nearest_neighbour_labels};
-use crate::data::{bytes_to_unit, IMAGE_PIXELS};
+use crate::data::{bytes_to_unit, pad_to_model_side, IMAGE_PIXELS};
 use crate::catalogue::DatasetId;
 use crate::image_set::ImageSet;
 use crate::weights::{self, Manifest};
@@ -51,6 +51,27 @@ enum Command {
         data_dir: PathBuf,
         #[arg(long, default_value = "www/data")]
         out: PathBuf,
+    },
+    /// How well a model reads drawn digits: stroke digits in several styles, distorted,
+    /// sized and placed on the pad as people draw them, prepared as the page prepares a
+    /// drawing, then encoded; prints how often the nearest test encoding has the right
+    /// label, beside the same figure for test images.
+    ReadDrawings {
+        #[arg(long, default_value = "www/models/mnist-vae-16d.json")]
+        manifest: PathBuf,
+        #[arg(long, default_value = "../shared/data")]
+        data_dir: PathBuf,
+        /// Drawings per style (22 styles).
+        #[arg(long, default_value_t = 20)]
+        per_style: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the prepared drawings as one greyscale picture (PGM), a style per row.
+        #[arg(long)]
+        mosaic: Option<PathBuf>,
+        /// Width of the pen at 28×28 (default: the page's).
+        #[arg(long, default_value_t = crate::preprocess::PEN_WIDTH)]
+        pen: f32,
     },
     /// Time decode and encode natively on the CPU backend; prints JSON.
     Bench {
@@ -96,6 +117,9 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::ExportData { data_dir, out } => export_data(&data_dir, &out),
+        Command::ReadDrawings { manifest, data_dir, per_style, seed, mosaic, pen } => {
+            read_drawings(&manifest, &data_dir, per_style, seed, mosaic.as_deref(), pen)
+        }
         Command::Bench { manifest, runs } => {
             let device = Device::flex();
             let (model, manifest) = load_shipped(&manifest, &device)?;
@@ -164,7 +188,7 @@ fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> ser
     };
     let encode = || {
         let images = Tensor::<4>::zeros([1, 1, crate::model::MODEL_SIDE, crate::model::MODEL_SIDE], device);
-        let (mean, _) = model.encoder.forward(images);
+        let (mean, _) = model.encode(images);
         let _: Vec<f32> = mean.into_data().iter::<f32>().collect();
     };
     serde_json::json!({
@@ -255,6 +279,115 @@ fn grid_classes(model: &Vae, manifest: &Manifest, train: &LabelledImages, device
         .map_or((0, 0), |(class, &c)| (class, c));
     let name = manifest.class_names.get(fewest).map_or("?", String::as_str);
     format!("{present} (fewest: {name}, {cells_of_fewest} cells)")
+}
+
+/// Test images whose encodings the others are read against.
+const READ_REFERENCES: std::ops::Range<usize> = 1000..10_000;
+/// Test images read like the drawings, for the figure to compare with.
+const READ_TEST_QUERIES: usize = 1000;
+/// Width of the pad and of its brush, in pad pixels (as `web::draw`).
+const PAD_SIDE: f32 = 280.0;
+const PAD_BRUSH: f32 = 22.0;
+
+fn read_drawings(
+    manifest_path: &Path,
+    data_dir: &Path,
+    per_style: usize,
+    seed: u64,
+    mosaic: Option<&Path>,
+    pen: f32,
+) -> Result<(), Error> {
+    use crate::preprocess::{bounds, strokes_to_mnist_with_pen};
+    let device = Device::flex();
+    let (model, manifest) = load_shipped(manifest_path, &device)?;
+    if manifest.dataset != DatasetId::Mnist.name() {
+        return Err(format!("{} is not an MNIST model: drawn digits need one", manifest.name).into());
+    }
+    let test = load_split(&data_dir.join(&manifest.dataset), Split::Test)?;
+    let test_images = bytes_to_unit(&test.images.pixels);
+    let encode = |images: &[f32]| -> Vec<f32> {
+        let mut means = Vec::new();
+        for chunk in images.chunks(500 * IMAGE_PIXELS) {
+            let padded: Vec<f32> = chunk.chunks_exact(IMAGE_PIXELS).flat_map(pad_to_model_side).collect();
+            let side = crate::model::MODEL_SIDE;
+            let inputs = Tensor::<4>::from_data(TensorData::new(padded, [chunk.len() / IMAGE_PIXELS, 1, side, side]), &device);
+            let (mean, _) = model.encode(inputs);
+            means.extend(mean.into_data().iter::<f32>());
+        }
+        means
+    };
+    let latent = manifest.latent;
+    let references = encode(&test_images[READ_REFERENCES.start * IMAGE_PIXELS..READ_REFERENCES.end * IMAGE_PIXELS]);
+    let reference_labels = &test.labels[READ_REFERENCES];
+    // For each query: does the nearest reference encoding carry its label?
+    let read_right = |queries: &[f32], labels: &[u8]| -> Vec<bool> {
+        let read = nearest_neighbour_labels(&references, reference_labels, queries, latent, 1);
+        read.iter().zip(labels).map(|(got, want)| got == want).collect()
+    };
+    let share = |right: &[bool], keep: &dyn Fn(usize) -> bool| -> (usize, usize) {
+        let kept: Vec<bool> = right.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, &r)| r).collect();
+        (kept.iter().filter(|&&r| r).count(), kept.len())
+    };
+    let mean_ink = |images: &[f32]| images.iter().map(|&v| f64::from(v)).sum::<f64>() / (images.len() / IMAGE_PIXELS).max(1) as f64;
+
+    let test_queries = &test_images[..READ_TEST_QUERIES * IMAGE_PIXELS];
+    let test_right = read_right(&encode(test_queries), &test.labels[..READ_TEST_QUERIES]);
+    let test_share = share(&test_right, &|_| true);
+    let test_agreement = test_share.0 as f64 / test_share.1 as f64;
+
+    let drawings = crate::stroke_digits::drawings(per_style, PAD_SIDE, seed);
+    let labels: Vec<u8> = drawings.iter().map(|(label, _)| *label).collect();
+    let mut sizes = Vec::new();
+    let mut with_pen = Vec::new();
+    let mut with_brush = Vec::new();
+    for (label, strokes) in &drawings {
+        let (low, high) = bounds(strokes.iter().flatten()).ok_or("an empty drawing")?;
+        let extent = (high[0] - low[0]).max(high[1] - low[1]);
+        sizes.push(extent / PAD_SIDE);
+        with_pen.extend(strokes_to_mnist_with_pen(strokes, PAD_SIDE, PAD_BRUSH, pen).map_err(|e| format!("a drawn {label}: {e}"))?);
+        // What scaling a drawing made with the pad's fixed brush gave: a pen whose width
+        // at 28×28 shrinks as the drawing grows.
+        let scaled_brush = PAD_BRUSH * crate::preprocess::INK_BOX as f32 / (extent + PAD_BRUSH);
+        with_brush.extend(strokes_to_mnist_with_pen(strokes, PAD_SIDE, PAD_BRUSH, scaled_brush).map_err(|e| format!("a drawn {label}: {e}"))?);
+    }
+    if let Some(path) = mosaic {
+        let (rgba, width, height) = crate::mosaic::tile_greyscale(&with_pen, crate::model::IMAGE_SIDE, per_style.max(1));
+        let mut pgm = format!("P5\n{width} {height}\n255\n").into_bytes();
+        pgm.extend(rgba.chunks_exact(4).map(|px| px[0]));
+        std::fs::write(path, pgm).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let pen_right = read_right(&encode(&with_pen), &labels);
+    let brush_right = read_right(&encode(&with_brush), &labels);
+
+    println!(
+        "Reading with {} ({latent}-D): the label of the nearest encoding among test images {}–{}.\n",
+        manifest.name,
+        READ_REFERENCES.start,
+        READ_REFERENCES.end - 1
+    );
+    println!("| images | count | right label | ÷ test images | mean ink per image |");
+    println!("| --- | --- | --- | --- | --- |");
+    println!("| MNIST test images 0–{} | {} | {test_agreement:.3} | 1.00 | {:.1} |", READ_TEST_QUERIES - 1, test_share.1, mean_ink(test_queries));
+    for (name, right, images) in [
+        (format!("drawn digits, pen {pen} px wide (the page)"), &pen_right, &with_pen),
+        ("drawn digits, pad brush scaled with the drawing (before)".to_string(), &brush_right, &with_brush),
+    ] {
+        let (hits, count) = share(right, &|_| true);
+        let agreement = hits as f64 / count as f64;
+        println!("| {name} | {count} | {agreement:.3} | {:.2} | {:.1} |", agreement / test_agreement, mean_ink(images));
+    }
+    let fraction = |(hits, count): (usize, usize)| format!("{hits}/{count}");
+    println!("\n| drawn digits | pen (the page) | scaled brush (before) |");
+    println!("| --- | --- | --- |");
+    for (name, low, high) in [("small (20–40% of the pad)", 0.0, 0.4), ("medium (40–60%)", 0.4, 0.6), ("large (60–80%)", 0.6, 1.0)] {
+        let keep = |i: usize| (low..high).contains(&sizes[i]);
+        println!("| {name} | {} | {} |", fraction(share(&pen_right, &keep)), fraction(share(&brush_right, &keep)));
+    }
+    for digit in 0..10u8 {
+        let keep = |i: usize| labels[i] == digit;
+        println!("| {digit}s | {} | {} |", fraction(share(&pen_right, &keep)), fraction(share(&brush_right, &keep)));
+    }
+    Ok(())
 }
 
 /// A plain autoencoder has no ELBO: its rows show the reconstruction alone.

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::augment::SplitMix64;
 use crate::catalogue::{DatasetId, ShippedModel};
-use crate::model::ModelKind;
+use crate::model::{Architecture, ModelKind, VaeConfig};
 use crate::weights::Manifest;
 
 /// Latent sizes the lab offers.
@@ -27,6 +28,9 @@ pub struct LabSettings {
     /// Labels to train on; empty for all ten.
     pub classes: Vec<u8>,
     pub latent: usize,
+    /// The network: convolutional or dense.
+    #[serde(rename = "arch")]
+    pub architecture: Architecture,
     pub kind: ModelKind,
     pub beta: f32,
     #[serde(rename = "lr")]
@@ -43,6 +47,7 @@ impl Default for LabSettings {
             dataset: DatasetId::Mnist,
             classes: Vec::new(),
             latent: 2,
+            architecture: Architecture::Conv,
             kind: ModelKind::Vae,
             beta: 1.0,
             learning_rate: 1e-3,
@@ -76,6 +81,10 @@ impl LabSettings {
             if model.latent() != self.latent {
                 return Err(format!("from: {from} has a {}-D latent space, not {}", model.latent(), self.latent));
             }
+            let network = model.variant.architecture();
+            if network != self.architecture {
+                return Err(format!("from: {from} is a {} network, not {}", network.label(), self.architecture.label()));
+            }
         }
         Ok(())
     }
@@ -85,9 +94,12 @@ impl LabSettings {
         let mut settings: LabSettings =
             serde_json::from_str(json).map_err(|e| format!("lab settings: {e}"))?;
         if let Some(model) = settings.from.as_deref().and_then(ShippedModel::find) {
-            // Fine-tuning keeps the model's own latent size unless one was asked for.
+            // Fine-tuning keeps the model's own latent size and network unless asked for.
             if !json.contains("\"latent\"") {
                 settings.latent = model.latent();
+            }
+            if !json.contains("\"arch\"") {
+                settings.architecture = model.variant.architecture();
             }
         }
         settings.validate()?;
@@ -98,9 +110,10 @@ impl LabSettings {
     pub fn to_query(&self) -> String {
         let classes = self.classes.iter().map(u8::to_string).collect::<Vec<_>>().join(",");
         let mut query = format!(
-            "lab-dataset={}&lab-latent={}&lab-kind={}&lab-beta={}&lab-lr={}&lab-batch={}&lab-seed={}",
+            "lab-dataset={}&lab-latent={}&lab-arch={}&lab-kind={}&lab-beta={}&lab-lr={}&lab-batch={}&lab-seed={}",
             self.dataset.name(),
             self.latent,
+            self.architecture.name(),
             self.kind.name(),
             self.beta,
             self.learning_rate,
@@ -144,6 +157,12 @@ impl LabSettings {
                 _ => problems.push(format!("lab-latent \"{value}\" is not 2, 8 or 16: 2 is used")),
             }
         }
+        if let Some(value) = get("arch") {
+            match Architecture::parse(&value) {
+                Some(architecture) => settings.architecture = architecture,
+                None => problems.push(format!("lab-arch \"{value}\" is not conv or dense: conv is used")),
+            }
+        }
         if let Some(value) = get("kind") {
             match ModelKind::parse(&value) {
                 Some(kind) => settings.kind = kind,
@@ -170,6 +189,7 @@ impl LabSettings {
                 Some(model) => {
                     settings.from = Some(value);
                     settings.latent = model.latent();
+                    settings.architecture = model.variant.architecture();
                 }
                 None => problems.push(format!("lab-from \"{value}\" is not a shipped model: training starts from scratch")),
             }
@@ -179,7 +199,16 @@ impl LabSettings {
 
     /// The name a model trained with these settings gets.
     pub fn model_name(&self, step: u64) -> String {
-        format!("lab-{}-{}-{}d-s{}-step{step}", self.dataset.name(), self.kind.name(), self.latent, self.seed)
+        let network = match self.architecture {
+            Architecture::Conv => "",
+            Architecture::Dense => "dense-",
+        };
+        format!("lab-{}-{network}{}-{}d-s{}-step{step}", self.dataset.name(), self.kind.name(), self.latent, self.seed)
+    }
+
+    /// The network these settings train.
+    pub fn config(&self) -> VaeConfig {
+        VaeConfig::new().with_latent(self.latent).with_architecture(self.architecture)
     }
 }
 
@@ -334,17 +363,10 @@ pub fn code_warning(kind: ModelKind, step: u64, heldout: &Losses, means: &[f32],
 /// A permutation of 0..count from `seed` (SplitMix64 driving a Fisher–Yates shuffle):
 /// the lab's epoch order, the same on every browser.
 pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = SplitMix64::new(seed);
     let mut order: Vec<usize> = (0..count).collect();
     for i in (1..count).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
         order.swap(i, j);
     }
     order
@@ -358,6 +380,7 @@ mod tests {
     fn defaults_are_valid_and_round_trip_through_the_address() {
         let settings = LabSettings {
             classes: vec![0, 4, 8],
+            architecture: Architecture::Dense,
             kind: ModelKind::Ae,
             beta: 2.5,
             learning_rate: 0.002,
@@ -405,6 +428,10 @@ mod tests {
         assert_eq!((settings.latent, settings.classes.clone(), settings.learning_rate), (8, vec![1, 7], 0.01));
         let tuned = LabSettings::from_json(r#"{"from": "fashion-mnist-vae-16d"}"#).unwrap();
         assert_eq!(tuned.latent, 16);
+        let dense = LabSettings::from_json(r#"{"from": "mnist-dense-vae-2d"}"#).unwrap();
+        assert_eq!(dense.architecture, Architecture::Dense, "fine-tuning takes the model's network");
+        assert!(LabSettings::from_json(r#"{"from": "mnist-dense-vae-2d", "arch": "conv"}"#).unwrap_err().contains("dense"));
+        assert!(LabSettings::from_json(r#"{"arch": "mlp"}"#).unwrap_err().contains("mlp"));
         assert!(LabSettings::from_json(r#"{"beta": -1}"#).unwrap_err().contains("beta"));
         assert!(LabSettings::from_json(r#"{"latent": 3}"#).unwrap_err().contains("latent"));
         assert!(LabSettings::from_json(r#"{"batch": 100000}"#).unwrap_err().contains("batch"));

@@ -270,7 +270,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, caches: &mut Cache
     let base = device(caches, backend_name).await?;
     let device = base.clone().autodiff();
     device.seed(settings.seed);
-    let config = VaeConfig::new().with_latent(settings.latent);
+    let config = settings.config();
     let model = match &settings.from {
         None => config.init(&device),
         Some(name) => {
@@ -406,7 +406,7 @@ async fn train_once(run: &mut Run) -> bool {
 fn fall_back_to_cpu(run: &mut Run, error: &str) {
     let Some((bytes, step)) = run.backup.take() else { return };
     let device = Device::flex().autodiff();
-    let config = VaeConfig::new().with_latent(run.settings.latent);
+    let config = run.settings.config();
     match weights::load_unchecked(&config, &bytes, &device) {
         Ok(model) => {
             let model = model.train();
@@ -456,7 +456,7 @@ async fn encode_heldout(model: &Vae, heldout: &PreparedImages, device: &Device) 
     let indices: Vec<usize> = (0..heldout.len()).collect();
     for chunk in indices.chunks(250) {
         let (inputs, _) = heldout.batch(chunk, device);
-        let (mean, log_var) = model.encoder.forward(inputs);
+        let (mean, log_var) = model.encode(inputs);
         means.extend(read_values(mean).await?);
         log_vars.extend(read_values(log_var).await?);
     }
@@ -506,7 +506,7 @@ async fn snapshot(run: &mut Run) {
             run.heldout_losses = Some(snapshot.heldout);
             post(&FromWorker::Snapshot(snapshot), Some(bytes));
             if run.backend == "webgpu" {
-                if let Ok(cpu) = to_cpu(&run.model.valid(), run.settings.latent).await {
+                if let Ok(cpu) = to_cpu(&run.model.valid(), &run.settings.config()).await {
                     run.backup = weights::to_f16_bytes(&cpu).ok().map(|bytes| (bytes, run.step));
                 }
             }
@@ -572,7 +572,7 @@ impl ModuleMapper for Refill {
 
 /// The model on the CPU backend, read back asynchronously (synchronous reads and device
 /// moves panic on WebGPU in wasm).
-async fn to_cpu(model: &Vae, latent: usize) -> Result<Vae, String> {
+async fn to_cpu(model: &Vae, config: &VaeConfig) -> Result<Vae, String> {
     let mut parameters = Parameters(Vec::new());
     model.visit(&mut parameters);
     let mut datas = VecDeque::new();
@@ -581,16 +581,16 @@ async fn to_cpu(model: &Vae, latent: usize) -> Result<Vae, String> {
         datas.push_back(TensorData::new(values, shape));
     }
     let cpu = Device::flex();
-    Ok(VaeConfig::new().with_latent(latent).init(&cpu).map(&mut Refill(datas, cpu)))
+    Ok(config.init(&cpu).map(&mut Refill(datas, cpu)))
 }
 
 /// The model as it is now, as a shipped model: f16 weights and a manifest whose test
 /// metrics are measured on all held-out images.
 async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
     let settings = &run.settings;
-    let cpu_model = to_cpu(&run.model.valid(), settings.latent).await?;
+    let config = settings.config();
+    let cpu_model = to_cpu(&run.model.valid(), &config).await?;
     let bytes = weights::to_f16_bytes(&cpu_model).map_err(|e| e.to_string())?;
-    let config = VaeConfig::new().with_latent(settings.latent);
     let cpu = Device::flex();
     let rounded = weights::load_unchecked(&config, &bytes, &cpu).map_err(|e| e.to_string())?;
     cpu.seed(settings.seed);

@@ -3,6 +3,7 @@
 //! The model, weight files and math are shared by the native tools and the web page.
 
 pub mod artifacts;
+pub mod augment;
 pub mod catalogue;
 pub mod census;
 pub mod data;
@@ -27,6 +28,8 @@ pub mod lab_worker;
 pub mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod idx;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod stroke_digits;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod training;
 

@@ -1,9 +1,13 @@
-//! The convolutional VAE, shared by the native trainer and the web page.
+//! The VAE, shared by the native trainer and the web page, in two architectures.
 //!
-//! Architecture (Generative Deep Learning, ch. 3): 28×28 images padded to 32×32;
+//! Convolutional (Generative Deep Learning, ch. 3): 28×28 images padded to 32×32;
 //! encoder conv 32/64/128 (3×3, stride 2, ReLU) → dense to μ and log σ²;
 //! decoder dense → 4×4×128 → transposed conv 128/64/32 (stride 2, ReLU) → conv 1.
-//! The decoder outputs logits; `decode` applies the sigmoid and crops back to 28×28.
+//!
+//! Dense (the letters article's network): the 784 pixels → 512 (ReLU) → μ and log σ²;
+//! decoder z → 512 (ReLU) → 784.
+//!
+//! The decoder outputs logits for the 28×28 image; `decode` applies the sigmoid.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d, Relu};
@@ -19,21 +23,67 @@ pub const IMAGE_PADDING: usize = (MODEL_SIDE - IMAGE_SIDE) / 2;
 /// Side of the smallest feature map, after three stride-2 convolutions.
 const BOTTLENECK_SIDE: usize = MODEL_SIDE / 8;
 
+/// The network between the pixels and the latent space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    #[default]
+    Conv,
+    Dense,
+}
+
+impl Architecture {
+    pub const ALL: [Architecture; 2] = [Architecture::Conv, Architecture::Dense];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Conv => "conv",
+            Architecture::Dense => "dense",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Architecture::Conv => "convolutional",
+            Architecture::Dense => "dense",
+        }
+    }
+}
+
 #[derive(Config, Debug)]
 pub struct VaeConfig {
     /// Size of the latent space.
     #[config(default = 2)]
     pub latent: usize,
-    /// Channels of the first convolution; the next two have twice and four times as many.
+    #[config(default = "Architecture::Conv")]
+    pub architecture: Architecture,
+    /// Convolutional: channels of the first convolution; the next two have twice and four
+    /// times as many.
     #[config(default = 32)]
     pub channels: usize,
+    /// Dense: units of the hidden layer on each side.
+    #[config(default = 512)]
+    pub hidden: usize,
 }
+
+// Each architecture's layers are optional fields of one encoder and one decoder rather
+// than variants of a module enum: burn puts an enum variant's name into every parameter
+// path, which would change the keys of the convolutional weight files already shipped,
+// while an `Option` field keeps its plain name.
 
 #[derive(Module, Debug)]
 pub struct Encoder {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    conv3: Conv2d,
+    /// Convolutional only.
+    conv1: Option<Conv2d>,
+    conv2: Option<Conv2d>,
+    conv3: Option<Conv2d>,
+    /// Dense only: the 784 pixels → hidden units.
+    hidden: Option<Linear>,
     to_mean: Linear,
     to_log_var: Linear,
     activation: Relu,
@@ -41,11 +91,15 @@ pub struct Encoder {
 
 #[derive(Module, Debug)]
 pub struct Decoder {
+    /// Convolutional: z → the 4×4 bottleneck; dense: z → hidden units.
     from_latent: Linear,
-    up1: ConvTranspose2d,
-    up2: ConvTranspose2d,
-    up3: ConvTranspose2d,
-    to_pixels: Conv2d,
+    /// Convolutional only.
+    up1: Option<ConvTranspose2d>,
+    up2: Option<ConvTranspose2d>,
+    up3: Option<ConvTranspose2d>,
+    to_pixels: Option<Conv2d>,
+    /// Dense only: hidden units → 784 pixel logits.
+    hidden_to_pixels: Option<Linear>,
     activation: Relu,
     bottleneck_channels: usize,
 }
@@ -58,7 +112,7 @@ pub struct Vae {
 
 /// What one pass through the VAE produces for a batch.
 pub struct VaeOutput {
-    /// Decoder logits at the model's 32×32 resolution: [batch, 1, 32, 32].
+    /// Decoder logits for the 28×28 image: [batch, 1, 28, 28].
     pub logits: Tensor<4>,
     pub mean: Tensor<2>,
     pub log_var: Tensor<2>,
@@ -66,6 +120,13 @@ pub struct VaeOutput {
 
 impl VaeConfig {
     pub fn init(&self, device: &Device) -> Vae {
+        match self.architecture {
+            Architecture::Conv => self.init_conv(device),
+            Architecture::Dense => self.init_dense(device),
+        }
+    }
+
+    fn init_conv(&self, device: &Device) -> Vae {
         let c = [self.channels, self.channels * 2, self.channels * 4];
         let flat = c[2] * BOTTLENECK_SIDE * BOTTLENECK_SIDE;
         let down = |input: usize, output: usize| {
@@ -84,23 +145,52 @@ impl VaeConfig {
         };
         Vae {
             encoder: Encoder {
-                conv1: down(1, c[0]),
-                conv2: down(c[0], c[1]),
-                conv3: down(c[1], c[2]),
+                conv1: Some(down(1, c[0])),
+                conv2: Some(down(c[0], c[1])),
+                conv3: Some(down(c[1], c[2])),
+                hidden: None,
                 to_mean: LinearConfig::new(flat, self.latent).init(device),
                 to_log_var: LinearConfig::new(flat, self.latent).init(device),
                 activation: Relu::new(),
             },
             decoder: Decoder {
                 from_latent: LinearConfig::new(self.latent, flat).init(device),
-                up1: up(c[2], c[2]),
-                up2: up(c[2], c[1]),
-                up3: up(c[1], c[0]),
-                to_pixels: Conv2dConfig::new([c[0], 1], [3, 3])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init(device),
+                up1: Some(up(c[2], c[2])),
+                up2: Some(up(c[2], c[1])),
+                up3: Some(up(c[1], c[0])),
+                to_pixels: Some(
+                    Conv2dConfig::new([c[0], 1], [3, 3])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(device),
+                ),
+                hidden_to_pixels: None,
                 activation: Relu::new(),
                 bottleneck_channels: c[2],
+            },
+        }
+    }
+
+    fn init_dense(&self, device: &Device) -> Vae {
+        let pixels = IMAGE_SIDE * IMAGE_SIDE;
+        Vae {
+            encoder: Encoder {
+                conv1: None,
+                conv2: None,
+                conv3: None,
+                hidden: Some(LinearConfig::new(pixels, self.hidden).init(device)),
+                to_mean: LinearConfig::new(self.hidden, self.latent).init(device),
+                to_log_var: LinearConfig::new(self.hidden, self.latent).init(device),
+                activation: Relu::new(),
+            },
+            decoder: Decoder {
+                from_latent: LinearConfig::new(self.latent, self.hidden).init(device),
+                up1: None,
+                up2: None,
+                up3: None,
+                to_pixels: None,
+                hidden_to_pixels: Some(LinearConfig::new(self.hidden, pixels).init(device)),
+                activation: Relu::new(),
+                bottleneck_channels: 0,
             },
         }
     }
@@ -133,44 +223,75 @@ impl Decoder {
             arrays.push(named("dense.bias", bias.val()));
         }
         for (name, layer) in [("up1", &self.up1), ("up2", &self.up2), ("up3", &self.up3)] {
+            let Some(layer) = layer else { continue };
             arrays.push(named(&format!("{name}.weight"), layer.weight.val()));
             if let Some(bias) = &layer.bias {
                 arrays.push(named(&format!("{name}.bias"), bias.val()));
             }
         }
-        arrays.push(named("to_pixels.weight", self.to_pixels.weight.val()));
-        if let Some(bias) = &self.to_pixels.bias {
-            arrays.push(named("to_pixels.bias", bias.val()));
+        if let Some(to_pixels) = &self.to_pixels {
+            arrays.push(named("to_pixels.weight", to_pixels.weight.val()));
+            if let Some(bias) = &to_pixels.bias {
+                arrays.push(named("to_pixels.bias", bias.val()));
+            }
+        }
+        if let Some(to_pixels) = &self.hidden_to_pixels {
+            arrays.push(named("hidden_to_pixels.weight", to_pixels.weight.val()));
+            if let Some(bias) = &to_pixels.bias {
+                arrays.push(named("hidden_to_pixels.bias", bias.val()));
+            }
         }
         arrays
+    }
+
+    /// Which architecture these layers make.
+    pub fn architecture(&self) -> Architecture {
+        if self.hidden_to_pixels.is_some() {
+            Architecture::Dense
+        } else {
+            Architecture::Conv
+        }
     }
 }
 
 impl Encoder {
     /// Images [batch, 1, 32, 32] in [0, 1] → (μ, log σ²), each [batch, latent].
     pub fn forward(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let x = self.activation.forward(self.conv1.forward(images));
-        let x = self.activation.forward(self.conv2.forward(x));
-        let x = self.activation.forward(self.conv3.forward(x));
-        let x: Tensor<2> = x.flatten(1, 3);
-        (self.to_mean.forward(x.clone()), self.to_log_var.forward(x))
+        let features: Tensor<2> = match &self.hidden {
+            Some(hidden) => {
+                let pixels: Tensor<2> = crop_to_image(images).flatten(1, 3);
+                self.activation.forward(hidden.forward(pixels))
+            }
+            None => {
+                let mut x = images;
+                for conv in [&self.conv1, &self.conv2, &self.conv3].into_iter().flatten() {
+                    x = self.activation.forward(conv.forward(x));
+                }
+                x.flatten(1, 3)
+            }
+        };
+        (self.to_mean.forward(features.clone()), self.to_log_var.forward(features))
     }
 }
 
 impl Decoder {
-    /// Latent points [batch, latent] → logits [batch, 1, 32, 32].
+    /// Latent points [batch, latent] → logits [batch, 1, 28, 28].
     pub fn forward(&self, z: Tensor<2>) -> Tensor<4> {
         let [batch, _] = z.dims();
-        let x = self.from_latent.forward(z).reshape([
-            batch,
-            self.bottleneck_channels,
-            BOTTLENECK_SIDE,
-            BOTTLENECK_SIDE,
-        ]);
-        let x = self.activation.forward(self.up1.forward(x));
-        let x = self.activation.forward(self.up2.forward(x));
-        let x = self.activation.forward(self.up3.forward(x));
-        self.to_pixels.forward(x)
+        let x = self.from_latent.forward(z);
+        if let Some(to_pixels) = &self.hidden_to_pixels {
+            return to_pixels
+                .forward(self.activation.forward(x))
+                .reshape([batch, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        }
+        let mut x = x.reshape([batch, self.bottleneck_channels, BOTTLENECK_SIDE, BOTTLENECK_SIDE]);
+        for up in [&self.up1, &self.up2, &self.up3].into_iter().flatten() {
+            x = self.activation.forward(up.forward(x));
+        }
+        if let Some(to_pixels) = &self.to_pixels {
+            x = to_pixels.forward(x);
+        }
+        crop_to_image(x)
     }
 }
 
@@ -198,9 +319,18 @@ impl Vae {
         }
     }
 
+    /// Images [batch, 1, 32, 32] in [0, 1] → (μ, log σ²), each [batch, latent].
+    pub fn encode(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        self.encoder.forward(images)
+    }
+
     /// Latent points [batch, latent] → pixel values in [0, 1], [batch, 1, 28, 28].
     pub fn decode(&self, z: Tensor<2>) -> Tensor<4> {
-        sigmoid(crop_to_image(self.decoder.forward(z)))
+        sigmoid(self.decoder.forward(z))
+    }
+
+    pub fn architecture(&self) -> Architecture {
+        self.decoder.architecture()
     }
 }
 
@@ -257,7 +387,7 @@ pub struct LossTerms {
 /// Computes the reconstruction and KL terms from logits (stably, without a sigmoid).
 /// `targets` are the 28×28 images in [0, 1]: [batch, 1, 28, 28].
 pub fn loss_terms(output: &VaeOutput, targets: Tensor<4>) -> LossTerms {
-    let logits = crop_to_image(output.logits.clone());
+    let logits = output.logits.clone();
     let [batch, ..] = logits.dims();
     // BCE(x, t) = max(x, 0) − x·t + log(1 + e^−|x|)
     let bce = logits.clone().clamp_min(0.0) - logits.clone() * targets
@@ -275,16 +405,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shapes_flow_through_encoder_and_decoder() {
+    fn shapes_flow_through_encoder_and_decoder_of_both_architectures() {
         let device = Device::flex();
-        let model = VaeConfig::new().with_latent(3).init(&device);
-        let images = Tensor::<4>::zeros([2, 1, MODEL_SIDE, MODEL_SIDE], &device);
-        let output = model.forward(images);
-        assert_eq!(output.logits.dims(), [2, 1, MODEL_SIDE, MODEL_SIDE]);
-        assert_eq!(output.mean.dims(), [2, 3]);
-        assert_eq!(output.log_var.dims(), [2, 3]);
-        let decoded = model.decode(Tensor::zeros([5, 3], &device));
-        assert_eq!(decoded.dims(), [5, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        for architecture in Architecture::ALL {
+            let model = VaeConfig::new().with_latent(3).with_architecture(architecture).init(&device);
+            assert_eq!(model.architecture(), architecture);
+            let images = Tensor::<4>::zeros([2, 1, MODEL_SIDE, MODEL_SIDE], &device);
+            let output = model.forward(images);
+            assert_eq!(output.logits.dims(), [2, 1, IMAGE_SIDE, IMAGE_SIDE]);
+            assert_eq!(output.mean.dims(), [2, 3]);
+            assert_eq!(output.log_var.dims(), [2, 3]);
+            let decoded = model.decode(Tensor::zeros([5, 3], &device));
+            assert_eq!(decoded.dims(), [5, 1, IMAGE_SIDE, IMAGE_SIDE]);
+        }
+    }
+
+    #[test]
+    fn the_dense_network_has_the_articles_layers() {
+        let device = Device::flex();
+        let dense = VaeConfig::new().with_architecture(Architecture::Dense).init(&device);
+        // 784·512 + 512 + 2·(512·2 + 2) + 2·512 + 512 + 512·784 + 784
+        assert_eq!(dense.num_params(), 2 * 784 * 512 + 512 + 2 * 1026 + 1024 + 512 + 784);
     }
 
     #[test]
@@ -292,7 +433,7 @@ mod tests {
         let device = Device::flex();
         // Logits 0 everywhere: BCE is ln 2 per pixel whatever the target.
         let output = VaeOutput {
-            logits: Tensor::zeros([2, 1, MODEL_SIDE, MODEL_SIDE], &device),
+            logits: Tensor::zeros([2, 1, IMAGE_SIDE, IMAGE_SIDE], &device),
             mean: Tensor::from_data(TensorData::new(vec![1.0f32, 0.0, 0.0, 2.0], [2, 2]), &device),
             log_var: Tensor::zeros([2, 2], &device),
         };

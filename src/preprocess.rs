@@ -1,7 +1,7 @@
-//! Turning a drawing into the 28×28 image the model expects, as MNIST was made:
-//! crop to the ink's bounding box, scale the longer side to 20 px keeping the aspect
-//! ratio (area-averaged, so edges are anti-aliased), and place it in a 28×28 field so
-//! that its centre of mass sits at the centre.
+//! Turning a drawing into the 28×28 image the model expects, as MNIST was made: fit
+//! the ink into a 20×20 box keeping the aspect ratio, and place it in a 28×28 field so
+//! that its centre of mass sits at the centre. The drawing is kept as its strokes and
+//! drawn afresh at 28×28 with a pen as wide as MNIST's strokes.
 
 use crate::model::IMAGE_SIDE;
 
@@ -16,7 +16,6 @@ pub enum DrawingError {
     Empty,
     TooSmall,
     OnlyAtEdge,
-    BadSize { width: usize, height: usize, values: usize },
 }
 
 impl std::fmt::Display for DrawingError {
@@ -26,9 +25,6 @@ impl std::fmt::Display for DrawingError {
             DrawingError::TooSmall => write!(f, "the drawing is a dot: draw something larger"),
             DrawingError::OnlyAtEdge => {
                 write!(f, "there is ink only at the edge of the canvas: draw in the middle")
-            }
-            DrawingError::BadSize { width, height, values } => {
-                write!(f, "a {width}×{height} drawing needs {} values, got {values}", width * height)
             }
         }
     }
@@ -71,39 +67,8 @@ pub fn centre_of_mass(image: &[f32], width: usize) -> Option<(f64, f64)> {
     (total > 0.0).then(|| (sum_x / total, sum_y / total))
 }
 
-/// Area-averaging resample of the `source` region (`width` wide) given by `crop` into
-/// `out_width` × `out_height` pixels.
-fn resample(source: &[f32], width: usize, crop: InkBox, out_width: usize, out_height: usize) -> Vec<f32> {
-    let (crop_w, crop_h) = ((crop.right - crop.left) as f64, (crop.bottom - crop.top) as f64);
-    let (scale_x, scale_y) = (crop_w / out_width as f64, crop_h / out_height as f64);
-    let mut out = vec![0.0f32; out_width * out_height];
-    for oy in 0..out_height {
-        let (y0, y1) = (oy as f64 * scale_y, (oy + 1) as f64 * scale_y);
-        for ox in 0..out_width {
-            let (x0, x1) = (ox as f64 * scale_x, (ox + 1) as f64 * scale_x);
-            let (mut sum, mut area) = (0.0f64, 0.0f64);
-            for sy in y0.floor() as usize..(y1.ceil() as usize).min(crop.bottom - crop.top) {
-                let cover_y = (y1.min(sy as f64 + 1.0) - y0.max(sy as f64)).max(0.0);
-                for sx in x0.floor() as usize..(x1.ceil() as usize).min(crop.right - crop.left) {
-                    let cover_x = (x1.min(sx as f64 + 1.0) - x0.max(sx as f64)).max(0.0);
-                    let weight = cover_x * cover_y;
-                    sum += weight * f64::from(source[(crop.top + sy) * width + crop.left + sx]);
-                    area += weight;
-                }
-            }
-            out[oy * out_width + ox] = if area > 0.0 { (sum / area) as f32 } else { 0.0 };
-        }
-    }
-    out
-}
-
-/// A drawing (`width` × `height` grey values in [0, 1], white ink on black, row by row)
-/// as a 28×28 MNIST-style image.
-pub fn drawing_to_mnist(image: &[f32], width: usize, height: usize) -> Result<Vec<f32>, DrawingError> {
-    if image.len() != width * height || width == 0 || height == 0 {
-        return Err(DrawingError::BadSize { width, height, values: image.len() });
-    }
-    let ink = ink_box(image, width, height).ok_or(DrawingError::Empty)?;
+/// Checks that the ink's bounding box on a `width` × `height` pad is a drawing.
+fn check_ink_box(ink: InkBox, width: usize, height: usize) -> Result<(), DrawingError> {
     let (ink_w, ink_h) = (ink.right - ink.left, ink.bottom - ink.top);
     let side = width.max(height);
     // Under an eighth of the canvas is a dot or a tap (one brush dab on the pad is 8%).
@@ -112,100 +77,289 @@ pub fn drawing_to_mnist(image: &[f32], width: usize, height: usize) -> Result<Ve
     }
     // Ink confined to a band along the border (under 6% of the canvas deep) is a slip of
     // the pen, not a drawing.
-    let band = side.div_ceil(16);
-    let at_edge = |near: usize, far: usize, extent: usize| near < band.max(1) && far <= band || far + band > extent && near + band >= extent;
-    if (ink_w <= band && (at_edge(ink.left, ink.right, width)))
-        || (ink_h <= band && (at_edge(ink.top, ink.bottom, height)))
-    {
+    let band = side.div_ceil(16).max(1);
+    let at_edge = |near: usize, far: usize, extent: usize| near < band && far <= band || far + band > extent && near + band >= extent;
+    if (ink_w <= band && at_edge(ink.left, ink.right, width)) || (ink_h <= band && at_edge(ink.top, ink.bottom, height)) {
         return Err(DrawingError::OnlyAtEdge);
     }
+    Ok(())
+}
 
-    let (out_w, out_h) = if ink_w >= ink_h {
-        (INK_BOX, ((INK_BOX * ink_h) as f64 / ink_w as f64).round().max(1.0) as usize)
-    } else {
-        (((INK_BOX * ink_w) as f64 / ink_h as f64).round().max(1.0) as usize, INK_BOX)
+/// One stroke of the pen: the points it passed through, in pad pixels.
+pub type Stroke = Vec<[f32; 2]>;
+
+/// Width of the pen that draws the 28×28 input, in its pixels: about the width of
+/// MNIST's strokes (`latentlab read-drawings` measures the ink per image of both).
+pub const PEN_WIDTH: f32 = 2.3;
+/// Samples per pixel side when rasterising: 4×4 samples give 17 grey levels of coverage.
+const SUBSAMPLES: usize = 4;
+
+/// A drawing on a square pad of `side` pixels, kept as its strokes, as a 28×28
+/// MNIST-style image. The strokes are scaled so that the ink's longer side is 20 px and
+/// then drawn with an anti-aliased pen of `PEN_WIDTH`, so the strokes come out as wide as
+/// MNIST's whatever the size of the drawing (scaling a drawing made with a fixed brush
+/// would thin large drawings and fatten small ones). `brush` is the width of the pad's
+/// own brush, which says where its ink reached for the checks on empty, tiny and edge
+/// drawings. The centre of mass is then moved to the centre, as MNIST's was.
+pub fn strokes_to_mnist(strokes: &[Stroke], side: f32, brush: f32) -> Result<Vec<f32>, DrawingError> {
+    strokes_to_mnist_with_pen(strokes, side, brush, PEN_WIDTH)
+}
+
+/// `strokes_to_mnist` with a pen of another width (in 28×28 pixels, 0.5 to 6): thicker
+/// or thinner strokes for augmentation.
+pub fn strokes_to_mnist_with_pen(strokes: &[Stroke], side: f32, brush: f32, pen: f32) -> Result<Vec<f32>, DrawingError> {
+    if !(side.is_finite() && side >= 1.0) {
+        return Err(DrawingError::Empty);
+    }
+    let segments: Vec<Segment> = strokes.iter().flat_map(|stroke| segments_on_pad(stroke, Some(side))).collect();
+    let (low, high) = bounds(segments.iter().flatten()).ok_or(DrawingError::Empty)?;
+    let reach = brush.max(0.0) / 2.0;
+    let pad = side.round() as usize;
+    let to_pixel = |v: f32| (v.clamp(0.0, side) as usize).min(pad);
+    let ink = InkBox {
+        left: to_pixel((low[0] - reach).floor()),
+        top: to_pixel((low[1] - reach).floor()),
+        right: to_pixel((high[0] + reach).ceil()),
+        bottom: to_pixel((high[1] + reach).ceil()),
     };
-    let scaled = resample(image, width, ink, out_w, out_h);
-    let (com_x, com_y) = centre_of_mass(&scaled, out_w).ok_or(DrawingError::Empty)?;
-    let centre = IMAGE_SIDE as f64 / 2.0;
-    let offset_x = (centre - com_x).round() as i64;
-    let offset_y = (centre - com_y).round() as i64;
-    let mut out = vec![0.0f32; IMAGE_SIDE * IMAGE_SIDE];
-    for y in 0..out_h {
-        for x in 0..out_w {
-            let (tx, ty) = (x as i64 + offset_x, y as i64 + offset_y);
-            if (0..IMAGE_SIDE as i64).contains(&tx) && (0..IMAGE_SIDE as i64).contains(&ty) {
-                out[ty as usize * IMAGE_SIDE + tx as usize] = scaled[y * out_w + x].clamp(0.0, 1.0);
+    check_ink_box(ink, pad, pad)?;
+    draw_normalised(&segments, pen)
+}
+
+/// Strokes that passed the pad's checks, changed since (augmentation), as a 28×28 input:
+/// no pad cuts them and no check refuses them but emptiness.
+pub fn strokes_to_mnist_unchecked(strokes: &[Stroke], pen: f32) -> Result<Vec<f32>, DrawingError> {
+    let segments: Vec<Segment> = strokes.iter().flat_map(|stroke| segments_on_pad(stroke, None)).collect();
+    draw_normalised(&segments, pen)
+}
+
+/// The segments scaled so that their longer side plus the pen is 20 px, drawn, and
+/// moved so that their centre of mass is at the centre of the 28×28 field.
+fn draw_normalised(segments: &[Segment], pen: f32) -> Result<Vec<f32>, DrawingError> {
+    let pen = if pen.is_finite() { pen.clamp(0.5, 6.0) } else { PEN_WIDTH };
+    let (low, high) = bounds(segments.iter().flatten()).ok_or(DrawingError::Empty)?;
+    let extent = (high[0] - low[0]).max(high[1] - low[1]);
+    if extent <= 0.0 {
+        return Err(DrawingError::TooSmall);
+    }
+    let scale = (INK_BOX as f32 - pen) / extent;
+    let centre = [(low[0] + high[0]) / 2.0, (low[1] + high[1]) / 2.0];
+    let middle = IMAGE_SIDE as f32 / 2.0;
+    let place = |shift: [f32; 2]| -> Vec<Segment> {
+        let map = |p: [f32; 2]| [(p[0] - centre[0]) * scale + middle + shift[0], (p[1] - centre[1]) * scale + middle + shift[1]];
+        segments.iter().map(|[a, b]| [map(*a), map(*b)]).collect()
+    };
+    let first = rasterise(&place([0.0, 0.0]), pen);
+    let (com_x, com_y) = centre_of_mass(&first, IMAGE_SIDE).ok_or(DrawingError::Empty)?;
+    let shift = [(f64::from(middle) - com_x) as f32, (f64::from(middle) - com_y) as f32];
+    Ok(rasterise(&place(shift), pen))
+}
+
+/// The smallest and largest x and y of the points, or None without points.
+pub fn bounds<'a>(points: impl IntoIterator<Item = &'a [f32; 2]>) -> Option<([f32; 2], [f32; 2])> {
+    let (mut low, mut high) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+    for point in points {
+        for axis in 0..2 {
+            low[axis] = low[axis].min(point[axis]);
+            high[axis] = high[axis].max(point[axis]);
+        }
+    }
+    low[0].is_finite().then_some((low, high))
+}
+
+/// A straight piece of a stroke; a dot is a segment of length 0.
+type Segment = [[f32; 2]; 2];
+
+/// The stroke's segments, cut to a pad of `side` pixels if given (what the pad shows);
+/// points that are not numbers are dropped.
+fn segments_on_pad(stroke: &[[f32; 2]], side: Option<f32>) -> Vec<Segment> {
+    let points: Vec<[f32; 2]> = stroke.iter().copied().filter(|p| p[0].is_finite() && p[1].is_finite()).collect();
+    let pairs: Vec<Segment> = match points.as_slice() {
+        [] => Vec::new(),
+        [dot] => vec![[*dot, *dot]],
+        _ => points.windows(2).map(|w| [w[0], w[1]]).collect(),
+    };
+    match side {
+        Some(side) => pairs.into_iter().filter_map(|segment| clip_to_square(segment, side)).collect(),
+        None => pairs,
+    }
+}
+
+/// Liang–Barsky: the part of the segment inside [0, side]², if any.
+fn clip_to_square([a, b]: Segment, side: f32) -> Option<Segment> {
+    let delta = [b[0] - a[0], b[1] - a[1]];
+    let (mut enter, mut leave) = (0.0f32, 1.0f32);
+    for axis in 0..2 {
+        for (p, q) in [(-delta[axis], a[axis]), (delta[axis], side - a[axis])] {
+            if p == 0.0 {
+                if q < 0.0 {
+                    return None;
+                }
+            } else {
+                let t = q / p;
+                if p < 0.0 {
+                    enter = enter.max(t);
+                } else {
+                    leave = leave.min(t);
+                }
             }
         }
     }
-    Ok(out)
+    (enter <= leave).then(|| {
+        let at = |t: f32| [a[0] + t * delta[0], a[1] + t * delta[1]];
+        [at(enter), at(leave)]
+    })
+}
+
+/// Draws segments (in 28×28 pixel coordinates) with a round pen `pen` pixels wide: each
+/// pixel's value is the share of its sub-samples the pen covers.
+fn rasterise(segments: &[Segment], pen: f32) -> Vec<f32> {
+    let fine = IMAGE_SIDE * SUBSAMPLES;
+    let step = 1.0 / SUBSAMPLES as f32;
+    let radius = pen / 2.0;
+    let mut covered = vec![false; fine * fine];
+    for &[a, b] in segments {
+        let range = |axis: usize| {
+            let low = ((a[axis].min(b[axis]) - radius) / step).floor().clamp(0.0, fine as f32) as usize;
+            let high = ((a[axis].max(b[axis]) + radius) / step).ceil().clamp(0.0, fine as f32) as usize;
+            low..high
+        };
+        for sy in range(1) {
+            for sx in range(0) {
+                let point = [(sx as f32 + 0.5) * step, (sy as f32 + 0.5) * step];
+                if distance_to_segment(point, a, b) <= radius {
+                    covered[sy * fine + sx] = true;
+                }
+            }
+        }
+    }
+    let per_pixel = (SUBSAMPLES * SUBSAMPLES) as f32;
+    let mut image = vec![0.0f32; IMAGE_SIDE * IMAGE_SIDE];
+    for (index, value) in image.iter_mut().enumerate() {
+        let (x, y) = (index % IMAGE_SIDE, index / IMAGE_SIDE);
+        let mut count = 0;
+        for sy in y * SUBSAMPLES..(y + 1) * SUBSAMPLES {
+            count += covered[sy * fine + x * SUBSAMPLES..sy * fine + (x + 1) * SUBSAMPLES].iter().filter(|&&c| c).count();
+        }
+        *value = count as f32 / per_pixel;
+    }
+    image
+}
+
+fn distance_to_segment(p: [f32; 2], a: [f32; 2], b: [f32; 2]) -> f32 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let length_squared = dx * dx + dy * dy;
+    let t = if length_squared > 0.0 {
+        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length_squared).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (cx, cy) = (a[0] + t * dx - p[0], a[1] + t * dy - p[1]);
+    (cx * cx + cy * cy).sqrt()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A `side`×`side` canvas with a filled rectangle of ink.
-    fn canvas_with_rect(side: usize, left: usize, top: usize, w: usize, h: usize) -> Vec<f32> {
-        let mut image = vec![0.0; side * side];
-        for y in top..top + h {
-            for x in left..left + w {
-                image[y * side + x] = 1.0;
-            }
-        }
-        image
+    const PAD: f32 = 280.0;
+    const BRUSH: f32 = 22.0;
+
+    fn line(from: [f32; 2], to: [f32; 2]) -> Stroke {
+        (0..=20).map(|i| {
+            let t = i as f32 / 20.0;
+            [from[0] + t * (to[0] - from[0]), from[1] + t * (to[1] - from[1])]
+        })
+        .collect()
+    }
+
+    /// A "2": an arc over the top, a diagonal, a base line; `scale` and `at` place it.
+    fn two(scale: f32, at: [f32; 2]) -> Vec<Stroke> {
+        let arc: Stroke = (0..=24)
+            .map(|i| {
+                let angle = std::f32::consts::PI * (1.1 - 1.2 * i as f32 / 24.0);
+                [50.0 + 45.0 * angle.cos(), 60.0 - 45.0 * angle.sin()]
+            })
+            .collect();
+        let end = *arc.last().unwrap();
+        let strokes = vec![arc, line(end, [5.0, 190.0]), line([5.0, 190.0], [100.0, 190.0])];
+        strokes
+            .into_iter()
+            .map(|s| s.into_iter().map(|p| [at[0] + p[0] * scale, at[1] + p[1] * scale]).collect())
+            .collect()
+    }
+
+    fn ink(image: &[f32]) -> f32 {
+        image.iter().sum()
     }
 
     #[test]
-    fn a_tall_bar_becomes_twenty_pixels_high_and_centred() {
-        // A 40×160 bar off to the top-left of a 280×280 canvas.
-        let image = canvas_with_rect(280, 10, 20, 40, 160);
-        let out = drawing_to_mnist(&image, 280, 280).unwrap();
-        let ink = ink_box(&out, 28, 28).unwrap();
-        assert_eq!(ink.bottom - ink.top, 20);
-        assert_eq!(ink.right - ink.left, 5);
+    fn a_vertical_stroke_becomes_twenty_pixels_high_and_centred() {
+        let out = strokes_to_mnist(&[line([60.0, 30.0], [60.0, 230.0])], PAD, BRUSH).unwrap();
+        let ink_box = ink_box(&out, 28, 28).unwrap();
+        assert!((19..=21).contains(&(ink_box.bottom - ink_box.top)), "{ink_box:?}");
+        assert!((2..=4).contains(&(ink_box.right - ink_box.left)), "{ink_box:?}");
         let (x, y) = centre_of_mass(&out, 28).unwrap();
-        assert!((x - 14.0).abs() <= 0.5 && (y - 14.0).abs() <= 0.5, "centre of mass ({x}, {y})");
-        // Known output: rows 4..24 of columns 12..17 hold full ink, nothing else.
-        for row in 0..28 {
-            for col in 0..28 {
-                let expected = if (4..24).contains(&row) && (12..17).contains(&col) { 1.0 } else { 0.0 };
-                assert!((out[row * 28 + col] - expected).abs() < 1e-6, "pixel ({col}, {row})");
-            }
-        }
+        assert!((x - 14.0).abs() < 0.1 && (y - 14.0).abs() < 0.1, "centre of mass ({x}, {y})");
+        // Along the middle of the stroke, a row holds one pen width of ink.
+        let row: f32 = out[14 * 28..15 * 28].iter().sum();
+        assert!((row - PEN_WIDTH).abs() < 0.3, "a row holds {row} of ink");
     }
 
     #[test]
     fn an_l_shaped_stroke_has_its_centre_of_mass_at_the_centre() {
-        // An L: its centre of mass is off the bounding box's centre, so placement must
-        // use the mass, not the box.
-        let mut image = canvas_with_rect(200, 50, 30, 20, 140);
-        for (i, v) in canvas_with_rect(200, 50, 150, 100, 20).into_iter().enumerate() {
-            image[i] = image[i].max(v);
-        }
-        let out = drawing_to_mnist(&image, 200, 200).unwrap();
+        // The centre of mass of an L is off its bounding box's centre: placement must use
+        // the mass, not the box.
+        let l = vec![line([50.0, 30.0], [50.0, 170.0]), line([50.0, 170.0], [150.0, 170.0])];
+        let out = strokes_to_mnist(&l, 200.0, BRUSH).unwrap();
         let (x, y) = centre_of_mass(&out, 28).unwrap();
-        assert!((x - 14.0).abs() <= 0.5 && (y - 14.0).abs() <= 0.5, "centre of mass ({x}, {y})");
+        assert!((x - 14.0).abs() < 0.1 && (y - 14.0).abs() < 0.1, "centre of mass ({x}, {y})");
         assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
-        // Scaling averages: a stroke edge that falls mid-pixel gives grey, not a jagged step.
         assert!(out.iter().any(|&v| v > 0.05 && v < 0.95), "no anti-aliased pixels");
+        assert!(out.iter().any(|&v| v == 1.0), "no pixel fully inked");
+    }
+
+    #[test]
+    fn a_drawing_small_or_large_gives_the_same_strokes() {
+        let large = strokes_to_mnist(&two(1.3, [10.0, 10.0]), PAD, BRUSH).unwrap();
+        let small = strokes_to_mnist(&two(0.45, [150.0, 120.0]), PAD, BRUSH).unwrap();
+        let difference = large.iter().zip(&small).map(|(a, b)| (a - b).abs()).sum::<f32>() / 784.0;
+        assert!(difference < 0.01, "mean difference {difference}");
+        let (a, b) = (ink(&large), ink(&small));
+        assert!((a - b).abs() / a < 0.02, "ink {a} vs {b}: the stroke width depends on the drawing's size");
+    }
+
+    #[test]
+    fn ink_grows_with_the_length_of_the_strokes_not_their_width_on_the_pad() {
+        // A short horizontal line under the stroke: more line, more ink, at the pen's width.
+        let one = strokes_to_mnist(&[line([140.0, 30.0], [140.0, 230.0])], PAD, BRUSH).unwrap();
+        let cross = strokes_to_mnist(
+            &[line([140.0, 30.0], [140.0, 230.0]), line([40.0, 130.0], [240.0, 130.0])],
+            PAD,
+            BRUSH,
+        )
+        .unwrap();
+        let expected_one = (INK_BOX as f32 - PEN_WIDTH) * PEN_WIDTH + std::f32::consts::PI * PEN_WIDTH * PEN_WIDTH / 4.0;
+        assert!((ink(&one) - expected_one).abs() / expected_one < 0.08, "{} vs {expected_one}", ink(&one));
+        assert!(ink(&cross) > 1.7 * ink(&one));
     }
 
     #[test]
     fn empty_tiny_and_edge_drawings_are_refused() {
-        assert_eq!(drawing_to_mnist(&vec![0.0; 280 * 280], 280, 280), Err(DrawingError::Empty));
-        assert_eq!(drawing_to_mnist(&vec![0.05; 280 * 280], 280, 280), Err(DrawingError::Empty));
-        let dot = canvas_with_rect(280, 140, 140, 22, 22);
-        assert_eq!(drawing_to_mnist(&dot, 280, 280), Err(DrawingError::TooSmall));
-        let left_edge = canvas_with_rect(280, 0, 20, 8, 200);
-        assert_eq!(drawing_to_mnist(&left_edge, 280, 280), Err(DrawingError::OnlyAtEdge));
-        let bottom_edge = canvas_with_rect(280, 30, 272, 200, 8);
-        assert_eq!(drawing_to_mnist(&bottom_edge, 280, 280), Err(DrawingError::OnlyAtEdge));
-        assert!(matches!(drawing_to_mnist(&[0.0; 10], 4, 4), Err(DrawingError::BadSize { .. })));
-        // A real stroke that merely touches an edge is fine.
-        let touching = canvas_with_rect(280, 0, 100, 150, 20);
-        assert!(drawing_to_mnist(&touching, 280, 280).is_ok());
+        assert_eq!(strokes_to_mnist(&[], PAD, BRUSH), Err(DrawingError::Empty));
+        assert_eq!(strokes_to_mnist(&[vec![]], PAD, BRUSH), Err(DrawingError::Empty));
+        assert_eq!(strokes_to_mnist(&[vec![[f32::NAN, 3.0]]], PAD, BRUSH), Err(DrawingError::Empty));
+        assert_eq!(strokes_to_mnist(&[vec![[140.0, 140.0]]], PAD, BRUSH), Err(DrawingError::TooSmall));
+        assert_eq!(strokes_to_mnist(&[line([140.0, 140.0], [148.0, 146.0])], PAD, BRUSH), Err(DrawingError::TooSmall));
+        assert_eq!(strokes_to_mnist(&[line([2.0, 20.0], [2.0, 220.0])], PAD, BRUSH), Err(DrawingError::OnlyAtEdge));
+        assert_eq!(strokes_to_mnist(&[line([30.0, 278.0], [230.0, 278.0])], PAD, BRUSH), Err(DrawingError::OnlyAtEdge));
+        // A real stroke that merely touches an edge is fine, and so is one leaving the pad,
+        // cut where the pad ends.
+        assert!(strokes_to_mnist(&[line([0.0, 110.0], [150.0, 110.0])], PAD, BRUSH).is_ok());
+        let leaving = strokes_to_mnist(&[line([140.0, 30.0], [140.0, 230.0]), line([140.0, 130.0], [500.0, 130.0])], PAD, BRUSH).unwrap();
+        let cut = strokes_to_mnist(&[line([140.0, 30.0], [140.0, 230.0]), line([140.0, 130.0], [280.0, 130.0])], PAD, BRUSH).unwrap();
+        assert!(leaving.iter().zip(&cut).all(|(a, b)| (a - b).abs() < 1e-4));
+        assert!(strokes_to_mnist(&[line([300.0, 10.0], [400.0, 200.0])], PAD, BRUSH) == Err(DrawingError::Empty));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::artifacts::{EpochSnapshot, History, LatentMap};
 use crate::data::PreparedImages;
 use crate::idx::{load_split, LabelledImages, Split};
-use crate::model::{crop_to_image, loss_terms, ModelKind, Vae, VaeConfig};
+use crate::model::{loss_terms, Architecture, ModelKind, Vae, VaeConfig};
 use crate::step::{train_step, StepSettings};
 use crate::catalogue::DatasetId;
 use crate::weights::{self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord};
@@ -60,7 +60,8 @@ pub struct TrainOptions {
     #[arg(long, default_value = "../shared/data")]
     pub data_dir: PathBuf,
     /// Model name: the files become NAME.bpk, NAME.json, NAME.map.bin and
-    /// NAME.history.bin. Default: DATASET-KIND-LATENTd.
+    /// NAME.history.bin. Default: DATASET-KIND-LATENTd, with "-dense" after the dataset
+    /// for the dense network.
     #[arg(long)]
     pub name: Option<String>,
     #[arg(long, value_enum, default_value = "vae")]
@@ -70,9 +71,15 @@ pub struct TrainOptions {
     pub classes: Vec<u8>,
     #[arg(long, default_value_t = 2)]
     pub latent: usize,
-    /// Channels of the first convolution (the next ones have 2× and 4×).
+    /// The network: convolutional, or the letters article's dense one (784 → 512 → z).
+    #[arg(long, value_enum, default_value = "conv")]
+    pub arch: Architecture,
+    /// Convolutional: channels of the first convolution (the next ones have 2× and 4×).
     #[arg(long, default_value_t = 32)]
     pub channels: usize,
+    /// Dense: units of the hidden layer.
+    #[arg(long, default_value_t = 512)]
+    pub hidden: usize,
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
     #[arg(long, default_value_t = 100)]
@@ -101,12 +108,11 @@ pub struct TrainOptions {
 impl TrainOptions {
     pub fn model_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            format!(
-                "{}-{}-{}d",
-                self.dataset.folder_name(),
-                self.kind.name(),
-                self.latent
-            )
+            let arch = match self.arch {
+                Architecture::Conv => "",
+                Architecture::Dense => "-dense",
+            };
+            format!("{}{arch}-{}-{}d", self.dataset.folder_name(), self.kind.name(), self.latent)
         })
     }
 
@@ -168,7 +174,9 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     device.seed(options.seed);
     let config = VaeConfig::new()
         .with_latent(options.latent)
-        .with_channels(options.channels);
+        .with_architecture(options.arch)
+        .with_channels(options.channels)
+        .with_hidden(options.hidden);
     let mut model = config.init(&device);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
 
@@ -356,7 +364,7 @@ pub fn encode_means(model: &Vae, images: &PreparedImages, count: usize, device: 
     let mut means = Vec::new();
     for chunk in indices.chunks(500) {
         let (inputs, _) = images.batch(chunk, device);
-        let (mean, _) = model.encoder.forward(inputs);
+        let (mean, _) = model.encode(inputs);
         means.extend(mean.into_data().iter::<f32>());
     }
     means
@@ -369,7 +377,7 @@ fn reconstruct_bytes(model: &Vae, images: &PreparedImages, count: usize, device:
     }
     let indices: Vec<usize> = (0..count).collect();
     let (inputs, _) = images.batch(&indices, device);
-    let pixels = burn::tensor::activation::sigmoid(crop_to_image(model.forward_mean(inputs).logits));
+    let pixels = burn::tensor::activation::sigmoid(model.forward_mean(inputs).logits);
     pixels
         .into_data()
         .iter::<f32>()

@@ -10,7 +10,7 @@ use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Vae, VaeConfig};
+use crate::model::{Architecture, Vae, VaeConfig};
 
 /// Test-set metrics in nats per image (one z sample per image).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -76,27 +76,45 @@ pub struct Manifest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ArchitectureRecord {
+    /// "conv" or "dense"; manifests written before the dense network existed have none.
+    #[serde(default)]
+    pub network: Architecture,
     pub description: String,
     pub latent: usize,
+    /// Convolutional: channels of the first convolution.
     pub channels: usize,
+    /// Dense: units of the hidden layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
 }
 
 impl ArchitectureRecord {
     pub fn of(config: &VaeConfig) -> Self {
+        let description = match config.architecture {
+            Architecture::Conv => "conv VAE: 28x28 padded to 32x32; conv 3x3 stride 2 ReLU \
+                                   (c, 2c, 4c) -> dense mean, log-variance; dense -> 4x4x4c -> \
+                                   transposed conv 3x3 stride 2 ReLU (4c, 2c, c) -> conv 3x3 -> logits",
+            Architecture::Dense => "dense VAE: 784 pixels -> dense h ReLU -> dense mean, \
+                                    log-variance; dense h ReLU -> dense 784 -> logits",
+        };
         Self {
-            description: "conv VAE: 28x28 padded to 32x32; conv 3x3 stride 2 ReLU \
-                          (c, 2c, 4c) -> dense mean, log-variance; dense -> 4x4x4c -> \
-                          transposed conv 3x3 stride 2 ReLU (4c, 2c, c) -> conv 3x3 -> logits"
-                .to_string(),
+            network: config.architecture,
+            description: description.to_string(),
             latent: config.latent,
             channels: config.channels,
+            hidden: (config.architecture == Architecture::Dense).then_some(config.hidden),
         }
     }
 
     pub fn config(&self) -> VaeConfig {
-        VaeConfig::new()
+        let config = VaeConfig::new()
             .with_latent(self.latent)
-            .with_channels(self.channels)
+            .with_architecture(self.network)
+            .with_channels(self.channels);
+        match self.hidden {
+            Some(hidden) => config.with_hidden(hidden),
+            None => config,
+        }
     }
 }
 
@@ -237,12 +255,37 @@ mod tests {
     #[test]
     fn half_precision_files_load_as_single_precision() {
         let device = Device::flex();
-        let config = VaeConfig::new();
-        let bytes = to_f16_bytes(&config.init(&device)).unwrap();
-        let model = load_unchecked(&config, &bytes, &device).unwrap();
-        let mut dtypes = FloatDTypes(Vec::new());
-        model.visit(&mut dtypes);
-        assert!(!dtypes.0.is_empty());
-        assert!(dtypes.0.iter().all(|d| *d == burn::tensor::DType::F32), "{:?}", dtypes.0);
+        for architecture in Architecture::ALL {
+            let config = VaeConfig::new().with_architecture(architecture);
+            let bytes = to_f16_bytes(&config.init(&device)).unwrap();
+            let model = load_unchecked(&config, &bytes, &device).unwrap();
+            assert_eq!(model.architecture(), architecture);
+            let mut dtypes = FloatDTypes(Vec::new());
+            model.visit(&mut dtypes);
+            assert!(!dtypes.0.is_empty());
+            assert!(dtypes.0.iter().all(|d| *d == burn::tensor::DType::F32), "{:?}", dtypes.0);
+        }
+    }
+
+    #[test]
+    fn weights_of_one_network_do_not_load_into_the_other() {
+        let device = Device::flex();
+        let conv = VaeConfig::new();
+        let dense = VaeConfig::new().with_architecture(Architecture::Dense);
+        let conv_bytes = to_f16_bytes(&conv.init(&device)).unwrap();
+        let dense_bytes = to_f16_bytes(&dense.init(&device)).unwrap();
+        assert!(load_unchecked(&dense, &conv_bytes, &device).is_err());
+        assert!(load_unchecked(&conv, &dense_bytes, &device).is_err());
+    }
+
+    #[test]
+    fn manifests_without_a_network_are_convolutional() {
+        let record: ArchitectureRecord =
+            serde_json::from_str(r#"{"description": "conv VAE", "latent": 2, "channels": 32}"#).unwrap();
+        assert_eq!(record.config().architecture, Architecture::Conv);
+        let dense = ArchitectureRecord::of(&VaeConfig::new().with_architecture(Architecture::Dense).with_hidden(64));
+        let round_trip: ArchitectureRecord = serde_json::from_str(&serde_json::to_string(&dense).unwrap()).unwrap();
+        assert_eq!(round_trip.config().hidden, 64);
+        assert_eq!(round_trip.config().architecture, Architecture::Dense);
     }
 }

@@ -119,6 +119,7 @@ fn every_catalogued_model_ships_with_its_map_and_history() {
         assert_eq!(manifest.dataset, model.dataset.name(), "{name}");
         assert_eq!(manifest.kind, model.variant.kind(), "{name}");
         assert_eq!(manifest.latent, model.variant.latent(), "{name}");
+        assert_eq!(manifest.architecture.network, model.variant.architecture(), "{name}");
         assert_eq!(manifest.training.test_images, 10_000, "{name} is evaluated on the full test set");
         for key in ["neg_elbo", "reconstruction", "kl"] {
             let value = serde_json::to_value(&manifest.test_metrics).unwrap()[key].as_f64().unwrap();

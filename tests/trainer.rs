@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use latentlab::artifacts::{History, LatentMap};
-use latentlab::model::ModelKind;
+use burn::prelude::*;
+use latentlab::model::{Architecture, ModelKind};
 use latentlab::training::{self, Dataset, TrainOptions};
 use latentlab::weights;
 
@@ -56,7 +57,9 @@ fn options(root: &Path, run: &str, epochs: usize) -> TrainOptions {
         kind: ModelKind::Vae,
         classes: Vec::new(),
         latent: 2,
+        arch: Architecture::Conv,
         channels: 8,
+        hidden: 512,
         epochs,
         batch: 50,
         learning_rate: 2e-3,
@@ -149,6 +152,43 @@ fn autoencoder_and_class_subsets() {
     )
     .unwrap();
     assert!(map.labels.iter().all(|&l| l == 0 || l == 3));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn the_dense_network_in_an_8d_latent_space() {
+    let _alone = TRAINING.lock().unwrap_or_else(|e| e.into_inner());
+    let root = scratch("dense");
+    write_fixture(&root.join("data/fashion-mnist"), "train", 300);
+    write_fixture(&root.join("data/fashion-mnist"), "t10k", 60);
+    let mut dense = options(&root, "dense", 3);
+    dense.arch = Architecture::Dense;
+    dense.hidden = 64;
+    dense.latent = 8;
+    let manifest = training::train(&dense).unwrap();
+    let losses: Vec<f64> = manifest.training.epoch_losses.iter().map(|m| m.neg_elbo).collect();
+    assert!(losses[2] < losses[0], "training did not lower the loss: {losses:?}");
+    assert_eq!(manifest.architecture.network, Architecture::Dense);
+    assert_eq!((manifest.latent, manifest.architecture.hidden), (8, Some(64)));
+
+    let out = root.join("dense/out");
+    let bytes = std::fs::read(out.join("fixture-vae.bpk")).unwrap();
+    let device = Device::flex();
+    let model = weights::load_model(&manifest, &bytes, &device).unwrap();
+    assert_eq!(model.architecture(), Architecture::Dense);
+    let z = Tensor::<2>::random([3, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let pixels: Vec<f32> = model.decode(z).into_data().iter::<f32>().collect();
+    assert_eq!(pixels.len(), 3 * 784);
+    assert!(pixels.iter().all(|p| (0.0..=1.0).contains(p)));
+    // The weights of the dense network do not load as the convolutional one.
+    let conv = manifest.architecture.config().with_architecture(Architecture::Conv);
+    assert!(weights::load_unchecked(&conv, &bytes, &device).is_err());
+
+    let map = LatentMap::from_bytes(&std::fs::read(out.join("fixture-vae.map.bin")).unwrap()).unwrap();
+    assert_eq!((map.latent, map.means.len()), (8, 60 * 8));
+    let history = History::from_bytes(&std::fs::read(out.join("fixture-vae.history.bin")).unwrap()).unwrap();
+    assert_eq!(history.snapshots.len(), 3);
+    assert!(history.snapshots.iter().all(|s| s.means.is_empty()), "only 2-D histories hold maps");
     std::fs::remove_dir_all(&root).unwrap();
 }
 

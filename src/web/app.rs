@@ -14,7 +14,7 @@ use leptos::task::spawn_local;
 
 use super::address;
 use super::backend::{self, BackendKind};
-use super::compare::ComparePanel;
+use super::compare::{ComparePanel, AUTOENCODER_VS_VAE, DENSE_VS_CONVOLUTIONAL};
 use super::draw::DrawPanel;
 use super::engine::LoadStep;
 use super::interpolation::InterpolationPanel;
@@ -239,7 +239,8 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
                     <TrayPanel session=session.clone() views=views />
                 </div>
                 <InterpolationPanel session=session.clone() views=views />
-                <ComparePanel session=session.clone() views=views />
+                <ComparePanel session=session.clone() views=views pair=AUTOENCODER_VS_VAE />
+                <ComparePanel session=session.clone() views=views pair=DENSE_VS_CONVOLUTIONAL />
                 <HistoryPanel session=session.clone() views=views />
                 <LabPanel lab=lab />
             </div>

@@ -13,17 +13,15 @@ use super::app::{Encoding, TrayItem, Views};
 use super::canvas::{context, paint_images};
 use super::live::NewestOnly;
 use super::session::Session;
-use crate::preprocess::drawing_to_mnist;
+use crate::preprocess::{strokes_to_mnist, Stroke};
 use crate::plane::describe_point;
 
 /// The pad's size in canvas pixels; CSS may show it smaller.
 const PAD_SIDE: u32 = 280;
-/// Brush width in pad pixels: after scaling a ~200 px drawing into 20 px, about 2 px,
-/// as MNIST's strokes.
+/// Brush width in pad pixels, for what the pad shows; the 28×28 input is drawn afresh
+/// from the strokes with a pen as wide as MNIST's.
 const BRUSH: f64 = 22.0;
 pub const TRAY_CAPACITY: usize = 12;
-
-type Stroke = Vec<[f32; 2]>;
 
 #[derive(Clone, Debug, PartialEq)]
 struct Drawn {
@@ -58,15 +56,6 @@ fn paint_strokes(canvas: &web_sys::HtmlCanvasElement, strokes: &[Stroke]) -> Res
     Ok(())
 }
 
-/// The pad's pixels as grey values in [0, 1].
-fn read_pad(canvas: &web_sys::HtmlCanvasElement) -> Result<Vec<f32>, String> {
-    let data = context(canvas)?
-        .get_image_data(0.0, 0.0, f64::from(PAD_SIDE), f64::from(PAD_SIDE))
-        .map_err(|e| format!("could not read the drawing: {e:?}"))?
-        .data();
-    Ok(data.0.chunks_exact(4).map(|px| f32::from(px[0]) / 255.0).collect())
-}
-
 #[component]
 pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
     let pad = NodeRef::<Canvas>::new();
@@ -91,15 +80,14 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
     let encode = {
         let session = session.clone();
         move || {
-            let Some(canvas) = pad.get_untracked() else { return };
             if strokes.with_untracked(Vec::is_empty) {
                 result.set(None);
                 views.drawn.set(None);
                 return;
             }
-            let prepared = read_pad(&canvas).and_then(|grey| {
-                drawing_to_mnist(&grey, PAD_SIDE as usize, PAD_SIDE as usize).map_err(|e| e.to_string())
-            });
+            let prepared = strokes
+                .with_untracked(|s| strokes_to_mnist(s, PAD_SIDE as f32, BRUSH as f32))
+                .map_err(|e| e.to_string());
             let input = match prepared {
                 Ok(input) => input,
                 Err(message) => {
@@ -264,8 +252,9 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
                 </button>
             </div>
             <p class="caption">
-                "The drawing is cropped to its ink, scaled so its longer side is 20 px, and placed in 28×28 with its centre of mass \
-                 in the middle, as MNIST's digits were. On a 2-D model's latent map, the drawing's μ shows with its 1σ and 2σ ellipses."
+                "The drawing's strokes are scaled so that its longer side is 20 px, drawn afresh with a pen as wide as MNIST's \
+                 strokes (so a small drawing is not read as a bold one), and placed in 28×28 with its centre of mass in the middle, \
+                 as MNIST's digits were. On a 2-D model's latent map, the drawing's μ shows with its 1σ and 2σ ellipses."
             </p>
         </section>
     }

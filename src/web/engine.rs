@@ -112,7 +112,7 @@ impl Engine {
             TensorData::new(padded, [count, 1, MODEL_SIDE, MODEL_SIDE]),
             &self.device,
         );
-        let (mean, log_var) = self.model.encoder.forward(inputs);
+        let (mean, log_var) = self.model.encode(inputs);
         let read = |t: Tensor<2>| async move {
             t.into_data_async()
                 .await

@@ -11,7 +11,7 @@ use super::lab_client::{Lab, LiveSnapshot};
 use crate::catalogue::{DatasetId, ShippedModel};
 use crate::data::IMAGE_PIXELS;
 use crate::lab::{LabSettings, LabState, BATCH_RANGE, LATENT_SIZES};
-use crate::model::ModelKind;
+use crate::model::{Architecture, ModelKind};
 use crate::plane::Space;
 
 fn file_list(list: &web_sys::FileList) -> Vec<web_sys::File> {
@@ -281,6 +281,11 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 "Training runs in a background worker on this page's backend, with the same training step as the native trainer, \
                  on 10,000 shipped training images; the views below refresh about once a second while the page stays usable."
             </p>
+            <p class="caption" data-testid="lab-sizes">
+                "Latent sizes offered: 2-D (a map and a 15×15 grid you can read), 8-D (the size of the TF1 notebook behind this \
+                 project) and 16-D (sharper reconstructions; the map then shows two axes you choose). Networks: the convolutional \
+                 one of the shipped models, or the letters article's dense one (784 → 512 → z), quicker on the CPU."
+            </p>
             {address_problems.into_iter().map(|p| view! { <p class="note" data-testid="lab-address-problem">{p}</p> }).collect_view()}
             <div class="lab-form">
                 <label>"Data "
@@ -303,6 +308,17 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                         }).collect_view()}
                     </select>
                 </label>
+                <label>"Network "
+                    <select data-testid="lab-arch" title="Convolutional: three 3×3 convolutions each way (the shipped models). Dense: 784 → 512 → z and back, the letters article's network; quicker per step, blurrier."
+                        on:change=move |ev| {
+                        let architecture = Architecture::parse(&event_target_value(&ev)).unwrap_or_default();
+                        edit(&|st: &mut LabSettings| { st.architecture = architecture; st.from = None; });
+                    }>
+                        {Architecture::ALL.into_iter().map(|a| view! {
+                            <option value=a.name() selected=move || s.settings.with(|st| st.architecture == a)>{a.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
                 <label>"Kind "
                     <select data-testid="lab-kind" on:change=move |ev| {
                         let kind = ModelKind::parse(&event_target_value(&ev)).unwrap_or(ModelKind::Vae);
@@ -320,6 +336,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                             st.from = model.map(ShippedModel::name);
                             if let Some(m) = model {
                                 st.latent = m.latent();
+                                st.architecture = m.variant.architecture();
                                 st.dataset = m.dataset;
                                 st.kind = ModelKind::parse(m.variant.kind()).unwrap_or(ModelKind::Vae);
                             }

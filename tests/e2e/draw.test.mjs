@@ -104,6 +104,37 @@ describe('draw, encode, interpolate', () => {
     }
   });
 
+  test('a digit drawn small or large gives the same 28×28 input, strokes as wide as MNIST\'s', async () => {
+    const session = await open('mnist-vae-16d');
+    try {
+      // A "2" drawn with real pointer moves, large and then at a third of the size.
+      const two = (scale) => [
+        ...Array.from({ length: 13 }, (_, i) => {
+          const angle = Math.PI * (1.1 - (1.25 * i) / 12);
+          return [scale * 50 * Math.cos(angle), scale * (-45 - 50 * Math.sin(angle))];
+        }),
+        [scale * -55, scale * 95], [scale * 55, scale * 95],
+      ];
+      const inputs = [];
+      for (const scale of [1, 0.33]) {
+        await session.click('[data-testid=draw-clear]');
+        await stroke(session, two(scale));
+        await waitFor(session, MU, 'the encoding');
+        inputs.push((await readCanvas(session, '#draw-input')).grey);
+      }
+      const ink = inputs.map((grey) => grey.reduce((a, b) => a + b, 0));
+      assert.ok(Math.abs(ink[0] - ink[1]) / ink[0] < 0.1, `ink ${ink[0].toFixed(1)} (large) vs ${ink[1].toFixed(1)} (small)`);
+      assert.ok(meanAbsDiff(inputs[0], inputs[1]) < 0.05, 'the small drawing is not prepared like the large one');
+      // MNIST's test digits hold about 100 units of ink (the mean of the first 200).
+      const mnistInk = mean(readIdx('t10k', 200).map((d) => d.pixels.reduce((a, b) => a + b, 0)));
+      for (const value of ink) {
+        assert.ok(value > 0.4 * mnistInk && value < 1.6 * mnistInk, `ink ${value.toFixed(1)} against MNIST's ${mnistInk.toFixed(1)}`);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
   test('empty, dot-sized and edge-only drawings get a message and no encode', async () => {
     const session = await open('mnist-vae-2d');
     try {

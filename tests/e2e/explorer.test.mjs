@@ -241,7 +241,7 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       await session.click('[data-testid=compare-start]');
       await waitFor(
         session,
-        '!document.querySelector(".compare").classList.contains("hidden")',
+        '!document.querySelector("[data-testid=compare-panel] .compare").classList.contains("hidden")',
         'the comparison',
         120000,
       );
@@ -253,10 +253,48 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       assert.ok(meanAbsDiff(aeGrid.grey, vaeGrid.grey) > 0.02, 'the two grids are alike');
       const mainGrid = await readCanvas(session, '#latent-grid');
       assert.ok(meanAbsDiff(mainGrid.grey, vaeGrid.grey) < 1e-6, 'the VAE column is not the VAE grid');
-      const caption = await session.run('return document.querySelector(".compare-panel").textContent;');
+      const caption = await session.run('return document.querySelector("[data-testid=compare-panel]").textContent;');
       assert.match(caption, /mnist-ae-2d/);
-      await session.run('document.querySelector(".compare-panel").scrollIntoView();');
+      await session.run('document.querySelector("[data-testid=compare-panel]").scrollIntoView();');
       saveScreenshot('explorer-compare', await session.screenshot());
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('dense vs convolutional: both maps and grids, each with its test −ELBO', async () => {
+    const session = await open('&model=mnist-vae-2d');
+    try {
+      await session.click('[data-testid=compare-dense-start]');
+      await waitFor(
+        session,
+        '!document.querySelector("[data-testid=compare-dense-panel] .compare").classList.contains("hidden")',
+        'the dense vs convolutional comparison',
+        120000,
+      );
+      const denseGrid = await readCanvas(session, '[data-testid=compare-dense-grid-0]');
+      const convGrid = await readCanvas(session, '[data-testid=compare-dense-grid-1]');
+      const denseMap = await readCanvas(session, '[data-testid=compare-dense-map-0]');
+      assert.ok(denseMap.painted > 1000, 'the dense model\'s map is empty');
+      assert.ok(mean(denseGrid.grey) > 0.02, 'the dense grid is blank');
+      assert.ok(meanAbsDiff(denseGrid.grey, convGrid.grey) > 0.02, 'the two grids are alike');
+      const mainGrid = await readCanvas(session, '#latent-grid');
+      assert.ok(meanAbsDiff(mainGrid.grey, convGrid.grey) < 1e-6, 'the convolutional column is not the shown grid');
+      const [denseCaption, convCaption] = await session.run(`return [0, 1].map((i) =>
+        document.querySelector("[data-testid=compare-dense-caption-" + i + "]").textContent);`);
+      assert.match(denseCaption, /mnist-dense-vae-2d/);
+      assert.match(convCaption, /mnist-vae-2d/);
+      const manifests = await session.run(`return Promise.all(["mnist-dense-vae-2d", "mnist-vae-2d"].map((name) =>
+        fetch("models/" + name + ".json").then((r) => r.json())));`);
+      for (const [caption, manifest] of [[denseCaption, manifests[0]], [convCaption, manifests[1]]]) {
+        assert.ok(
+          caption.includes(`test −ELBO ${manifest.test_metrics.neg_elbo.toFixed(1)} nats`),
+          `"${caption}" does not give ${manifest.name}'s test −ELBO`,
+        );
+      }
+      assert.equal(manifests[0].architecture.network, 'dense');
+      await session.run('document.querySelector("[data-testid=compare-dense-panel]").scrollIntoView();');
+      saveScreenshot('explorer-compare-dense', await session.screenshot());
     } finally {
       await session.close();
     }
