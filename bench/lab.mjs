@@ -15,6 +15,8 @@ const SITE = resolve(process.env.LATENTLAB_SITE ?? join(REPO, 'pkg'));
 const OUT = join(REPO, 'target', 'bench');
 const EPOCHS = Number(process.env.LAB_EPOCHS ?? 5);
 const FLUID_SECONDS = Number(process.env.LAB_FLUID_SECONDS ?? 30);
+// LAB_ONLY=throughput measures training throughput alone (both networks, both backends).
+const ONLY_THROUGHPUT = process.env.LAB_ONLY === 'throughput';
 const progress = (text) => process.stderr.write(`bench lab: ${text}\n`);
 mkdirSync(OUT, { recursive: true });
 
@@ -159,12 +161,14 @@ try {
       results.throughput.push({ backend: 'webgpu', arch, error: String(error.message ?? error) });
     }
   }
-  progress('fluidity while training (CPU)');
-  results.fluidity = await fluidity(site.url);
-  progress(`${EPOCHS} epochs in the page (CPU)`);
-  results.browser = await epochs(site.url, 'cpu');
-  progress(`${EPOCHS} epochs natively`);
-  results.native = native();
+  if (!ONLY_THROUGHPUT) {
+    progress('fluidity while training (CPU)');
+    results.fluidity = await fluidity(site.url);
+    progress(`${EPOCHS} epochs in the page (CPU)`);
+    results.browser = await epochs(site.url, 'cpu');
+    progress(`${EPOCHS} epochs natively`);
+    results.native = native();
+  }
 } finally {
   site.close();
 }
@@ -178,12 +182,14 @@ for (const t of results.throughput) {
     : `| ${what} | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} |`);
 }
 const fl = results.fluidity;
-lines.push(`| slider input → frame while training | cpu | ${f(fl.slider.median)} ms | ${f(fl.slider.p10)}–${f(fl.slider.p90)} ms | ${fl.slider.runs} |`);
-lines.push(`| longest main-thread task while training (${FLUID_SECONDS} s) | cpu | ${f(fl.longestTask, 0)} ms | ${fl.tasksOver50} tasks > 50 ms | |`);
-lines.push(`| longest main-thread task, model switch | cpu | ${f(fl.longestSwitchTask, 0)} ms | | |`);
-lines.push(`| Play → end of the first epoch (MNIST, 10,000 images) | cpu | ${f(results.browser.firstEpochSeconds)} s | | |`);
-lines.push(`| held-out −ELBO after ${EPOCHS} epochs, browser | cpu | ${f(results.browser.heldoutNegElbo, 2)} | | |`);
-lines.push(`| held-out −ELBO after ${EPOCHS} epochs, native trainer | flex, 2 threads | ${f(results.native.heldoutNegElbo, 2)} (${f(results.native.imagesPerSecond, 0)} images/s) | | |`);
+if (fl) {
+  lines.push(`| slider input → frame while training | cpu | ${f(fl.slider.median)} ms | ${f(fl.slider.p10)}–${f(fl.slider.p90)} ms | ${fl.slider.runs} |`);
+  lines.push(`| longest main-thread task while training (${FLUID_SECONDS} s) | cpu | ${f(fl.longestTask, 0)} ms | ${fl.tasksOver50} tasks > 50 ms | |`);
+  lines.push(`| longest main-thread task, model switch | cpu | ${f(fl.longestSwitchTask, 0)} ms | | |`);
+  lines.push(`| Play → end of the first epoch (MNIST, 10,000 images) | cpu | ${f(results.browser.firstEpochSeconds)} s | | |`);
+  lines.push(`| held-out −ELBO after ${EPOCHS} epochs, browser | cpu | ${f(results.browser.heldoutNegElbo, 2)} | | |`);
+  lines.push(`| held-out −ELBO after ${EPOCHS} epochs, native trainer | flex, 2 threads | ${f(results.native.heldoutNegElbo, 2)} (${f(results.native.imagesPerSecond, 0)} images/s) | | |`);
+}
 lines.push('', '| file | raw | gzip | loaded |', '| --- | --- | --- | --- |');
 for (const [name, s] of Object.entries(results.sizes)) {
   lines.push(`| ${name} | ${(s.raw / 1024).toFixed(0)} KB | ${s.gzip ? `${(s.gzip / 1024).toFixed(0)} KB` : '(gzip inside)'} | ${s.loaded} |`);

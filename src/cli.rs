@@ -319,11 +319,9 @@ fn read_drawings(
     let latent = manifest.latent;
     let references = encode(&test_images[READ_REFERENCES.start * IMAGE_PIXELS..READ_REFERENCES.end * IMAGE_PIXELS]);
     let reference_labels = &test.labels[READ_REFERENCES];
-    // For each query: does the nearest reference encoding carry its label?
-    let read_right = |queries: &[f32], labels: &[u8]| -> Vec<bool> {
-        let read = nearest_neighbour_labels(&references, reference_labels, queries, latent, 1);
-        read.iter().zip(labels).map(|(got, want)| got == want).collect()
-    };
+    // For each query, the label of the nearest reference encoding.
+    let read_as = |queries: &[f32]| nearest_neighbour_labels(&references, reference_labels, queries, latent, 1);
+    let is_right = |read: &[u8], labels: &[u8]| -> Vec<bool> { read.iter().zip(labels).map(|(got, want)| got == want).collect() };
     let share = |right: &[bool], keep: &dyn Fn(usize) -> bool| -> (usize, usize) {
         let kept: Vec<bool> = right.iter().enumerate().filter(|(i, _)| keep(*i)).map(|(_, &r)| r).collect();
         (kept.iter().filter(|&&r| r).count(), kept.len())
@@ -331,7 +329,8 @@ fn read_drawings(
     let mean_ink = |images: &[f32]| images.iter().map(|&v| f64::from(v)).sum::<f64>() / (images.len() / IMAGE_PIXELS).max(1) as f64;
 
     let test_queries = &test_images[..READ_TEST_QUERIES * IMAGE_PIXELS];
-    let test_right = read_right(&encode(test_queries), &test.labels[..READ_TEST_QUERIES]);
+    let test_labels = &test.labels[..READ_TEST_QUERIES];
+    let test_right = is_right(&read_as(&encode(test_queries)), test_labels);
     let test_share = share(&test_right, &|_| true);
     let test_agreement = test_share.0 as f64 / test_share.1 as f64;
 
@@ -356,8 +355,9 @@ fn read_drawings(
         pgm.extend(rgba.chunks_exact(4).map(|px| px[0]));
         std::fs::write(path, pgm).map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    let pen_right = read_right(&encode(&with_pen), &labels);
-    let brush_right = read_right(&encode(&with_brush), &labels);
+    let pen_read = read_as(&encode(&with_pen));
+    let pen_right = is_right(&pen_read, &labels);
+    let brush_right = is_right(&read_as(&encode(&with_brush)), &labels);
 
     println!(
         "Reading with {} ({latent}-D): the label of the nearest encoding among test images {}–{}.\n",
@@ -377,15 +377,29 @@ fn read_drawings(
         println!("| {name} | {count} | {agreement:.3} | {:.2} | {:.1} |", agreement / test_agreement, mean_ink(images));
     }
     let fraction = |(hits, count): (usize, usize)| format!("{hits}/{count}");
-    println!("\n| drawn digits | pen (the page) | scaled brush (before) |");
-    println!("| --- | --- | --- |");
+    println!("\n| drawn digits | pen (the page) | scaled brush (before) | the page's misses read as |");
+    println!("| --- | --- | --- | --- |");
     for (name, low, high) in [("small (20–40% of the pad)", 0.0, 0.4), ("medium (40–60%)", 0.4, 0.6), ("large (60–80%)", 0.6, 1.0)] {
         let keep = |i: usize| (low..high).contains(&sizes[i]);
-        println!("| {name} | {} | {} |", fraction(share(&pen_right, &keep)), fraction(share(&brush_right, &keep)));
+        println!("| {name} | {} | {} | |", fraction(share(&pen_right, &keep)), fraction(share(&brush_right, &keep)));
     }
     for digit in 0..10u8 {
         let keep = |i: usize| labels[i] == digit;
-        println!("| {digit}s | {} | {} |", fraction(share(&pen_right, &keep)), fraction(share(&brush_right, &keep)));
+        let mut misses = [0usize; 10];
+        for (i, &read) in pen_read.iter().enumerate() {
+            if keep(i) && read != digit {
+                misses[usize::from(read % 10)] += 1;
+            }
+        }
+        let mut most: Vec<(usize, usize)> = misses.iter().copied().enumerate().filter(|(_, n)| *n > 0).collect();
+        most.sort_by(|a, b| b.1.cmp(&a.1));
+        let misses: Vec<String> = most.iter().take(3).map(|(label, n)| format!("{label} ×{n}")).collect();
+        println!(
+            "| {digit}s | {} | {} | {} |",
+            fraction(share(&pen_right, &keep)),
+            fraction(share(&brush_right, &keep)),
+            misses.join(", ")
+        );
     }
     Ok(())
 }

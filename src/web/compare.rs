@@ -41,10 +41,11 @@ pub const DENSE_VS_CONVOLUTIONAL: Pair = Pair {
     id: "compare-dense",
     title: "Dense vs convolutional",
     explanation: "The letters article behind this project used a dense VAE (the 784 pixels → 512 → z, and back) and \
-                  concluded that convolutions would do better. Here are both, trained the same way on the same images: \
-                  the dense network has to learn every stroke at every position on its own, so its grid is blurrier and \
-                  its test −ELBO (the lower, the better) is higher; the convolutional one shares its 3×3 filters across \
-                  the image.",
+                  concluded that convolutions would do better. Here are both, trained the same way on the same images. The \
+                  dense network sees an image as 784 unrelated numbers and learns each stroke at each position on its own; \
+                  the convolutional one slides the same 3×3 filters over the whole image. The test −ELBO (lower is better) \
+                  says which explains the test images better; the maps show how the classes share the plane, and the grids \
+                  what each decoder draws across it.",
     button: "Compare the dense 2-D VAE with the convolutional one",
     columns: [(Variant::DenseVae2d, "Dense"), (Variant::Vae2d, "Convolutional")],
 };
@@ -145,8 +146,9 @@ pub fn ComparePanel(session: Session, views: Views, pair: Pair) -> impl IntoView
         }
     };
     let title_id = format!("{}-title", pair.id);
+    let labelled_by = title_id.clone();
     view! {
-        <section class="panel compare-panel" aria-labelledby=title_id.clone() data-testid=format!("{}-panel", pair.id)>
+        <section class="panel compare-panel" aria-labelledby=labelled_by data-testid=format!("{}-panel", pair.id)>
             <h2 id=title_id>{pair.title}</h2>
             <p>{pair.explanation}</p>
             <button type="button" data-testid=format!("{}-start", pair.id) on:click=start

@@ -26,12 +26,14 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       const models = await session.run('return await window.latentlab.models();');
       assert.deepEqual(
         models.map((m) => m.name).sort(),
-        ['fashion-mnist-ae-2d', 'fashion-mnist-vae-16d', 'fashion-mnist-vae-2d', 'mnist-ae-2d', 'mnist-vae-16d', 'mnist-vae-2d'],
+        ['fashion-mnist-ae-2d', 'fashion-mnist-dense-vae-2d', 'fashion-mnist-vae-16d', 'fashion-mnist-vae-2d',
+          'mnist-ae-2d', 'mnist-dense-vae-2d', 'mnist-vae-16d', 'mnist-vae-2d'],
       );
       for (const { name, manifest } of models) {
         assert.equal(manifest.name, name);
         assert.ok(['vae', 'ae'].includes(manifest.kind));
         assert.equal(manifest.latent, name.includes('16d') ? 16 : 2);
+        assert.equal(manifest.architecture.network, name.includes('dense') ? 'dense' : 'conv');
         assert.equal(manifest.class_names.length, 10);
       }
       const fashionGrid = await readCanvas(session, '#latent-grid');

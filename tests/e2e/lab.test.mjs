@@ -139,6 +139,41 @@ describe('the training lab in headless Chromium', () => {
     }
   });
 
+  test('the dense network in an 8-D space, chosen in the form, trains and goes on show', async () => {
+    const session = await open();
+    try {
+      // Chosen as a person would: the form's selects, then Play.
+      await session.run(`for (const [id, value] of [["lab-dataset", "mnist"], ["lab-arch", "dense"], ["lab-latent", "8"]]) {
+        const select = document.querySelector("[data-testid=" + id + "]");
+        select.value = value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }`);
+      assert.match(await session.run('return document.querySelector("[data-testid=lab-sizes]").textContent;'), /2-D.*8-D.*16-D/);
+      await session.click('[data-testid=lab-play]');
+      await waitFor(session, 'window.latentlab.lab.status()?.step >= 1', 'the first step', 120000);
+      const first = await status(session);
+      await waitFor(session, 'window.latentlab.lab.status()?.step >= 150', '150 steps', 240000);
+      await session.click('[data-testid=lab-play]');
+      await waitFor(session, 'window.latentlab.lab.status()?.state === "paused"', 'the lab to pause');
+      const trained = await steps(session, 1);
+      assert.ok(trained.loss.total < first.loss.total - 50, `loss ${first.loss.total} → ${trained.loss.total}`);
+      const search = await session.run('return location.search;');
+      assert.match(search, /lab-arch=dense/);
+      assert.match(search, /lab-latent=8/);
+
+      await session.run('await window.latentlab.lab.use();');
+      assert.match(await session.run('return document.querySelector("[data-testid=model-line]").textContent;'), /lab-mnist-dense-vae-8d/);
+      assert.equal(await session.run('return document.querySelectorAll("[data-testid=latent-slider]").length;'), 8);
+      const [a, b] = await decode(session, [[0, 0, 0, 0, 0, 0, 0, 0], [1.5, -1, 0.5, 0, 0, 1, -0.5, 0]]);
+      assert.equal(a.length, 784);
+      assert.ok(meanAbsDiff(a, b) > 0.01, 'two 8-D points decode alike');
+      const encoded = await session.run('return await window.latentlab.encode([Array.from(args[0])]);', Array.from(a));
+      assert.equal(encoded.mu[0].length, 8);
+    } finally {
+      await session.close();
+    }
+  });
+
   test('a huge learning rate gives the NaN message and keeps the last good weights', async () => {
     const session = await open();
     try {
