@@ -9,6 +9,7 @@ pub mod census;
 pub mod data;
 pub mod image_set;
 pub mod lab;
+pub mod letters;
 pub mod math;
 pub mod mosaic;
 pub mod plane;
