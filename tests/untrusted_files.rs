@@ -1,8 +1,9 @@
-//! Every file the page reads comes from the network or from a person's disk: weight files,
-//! manifests, latent maps, histories, image sets, uploaded models. Each parser is fed
-//! thousands of truncated, bit-flipped and random files made from the shipped ones, and
-//! must answer with a value or an error: never a panic, and never an allocation far beyond
-//! the file's own size (a header that claims a huge count must not make one).
+//! Every file the page reads comes from the network or from a person's disk: weight
+//! files, manifests, latent maps, histories, image sets, uploaded models, saved letter
+//! sets. Each parser is fed thousands of truncated, bit-flipped and random files made from
+//! real ones, and must answer with a value or an error: never a panic, and never an
+//! allocation far beyond the file's own size (a header that claims a huge count must not
+//! make one).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use burn::prelude::*;
 use latentlab::artifacts::{History, LatentMap};
 use latentlab::image_set::ImageSet;
 use latentlab::lab::LabSettings;
+use latentlab::letters::LetterSet;
 use latentlab::model::{Architecture, VaeConfig};
 use latentlab::plane::parse_point;
 use latentlab::weights;
@@ -74,6 +76,16 @@ fn damaged(good: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// A saved letter set of two drawings, as the workshop writes it.
+fn letter_set_file() -> Vec<u8> {
+    let mut set = LetterSet::new(280.0, 22.0);
+    let bar: Vec<[f32; 2]> = (0..=20).map(|i| [140.0, 40.0 + 10.0 * i as f32]).collect();
+    let hook: Vec<[f32; 2]> = (0..=20).map(|i| [60.0 + 8.0 * i as f32, 200.0 - 6.0 * i as f32]).collect();
+    set.add('I', vec![bar]).unwrap();
+    set.add('V', vec![hook]).unwrap();
+    set.to_json().into_bytes()
+}
+
 fn random_bytes() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), 0..4096)
 }
@@ -126,6 +138,16 @@ proptest! {
         ".{0,300}",
     ]) {
         let _ = weights::parse_manifest(&text);
+    }
+
+    #[test]
+    fn letter_sets(bytes in prop_oneof![damaged(letter_set_file()), random_bytes()]) {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let len = text.len();
+        if let Ok(set) = bounded(limit_for(len), || LetterSet::from_json(&text))? {
+            prop_assert!(set.drawings.len() <= latentlab::letters::MAX_DRAWINGS);
+            prop_assert_eq!(set.images().len(), set.drawings.len());
+        }
     }
 
     #[test]
