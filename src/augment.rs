@@ -2,7 +2,7 @@
 //! shifts of the strokes, and the width of the pen that draws them at 28×28. A handful of
 //! drawings so becomes hundreds of training images, each a drawing a person could have made.
 
-use crate::preprocess::{bounds, strokes_to_mnist_unchecked, strokes_to_mnist_with_pen, DrawingError, Stroke, PEN_WIDTH};
+use crate::preprocess::{bounds, check_drawing, strokes_to_mnist_unchecked, DrawingError, Stroke, PEN_WIDTH};
 
 /// A seeded source of uniform numbers (SplitMix64): the same seed, the same sequence, on
 /// every platform (wasm has no `rand` here).
@@ -97,7 +97,7 @@ impl Distortion {
     /// and prepared as a 28×28 input. The drawing must pass the pad's checks; the
     /// distorted one may leave the pad, and is not cut.
     pub fn render(&self, strokes: &[Stroke], side: f32, brush: f32) -> Result<Vec<f32>, DrawingError> {
-        strokes_to_mnist_with_pen(strokes, side, brush, self.pen)?;
+        check_drawing(strokes, side, brush)?;
         strokes_to_mnist_unchecked(&self.apply(strokes), self.pen)
     }
 }

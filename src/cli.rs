@@ -285,9 +285,6 @@ fn grid_classes(model: &Vae, manifest: &Manifest, train: &LabelledImages, device
 const READ_REFERENCES: std::ops::Range<usize> = 1000..10_000;
 /// Test images read like the drawings, for the figure to compare with.
 const READ_TEST_QUERIES: usize = 1000;
-/// Width of the pad and of its brush, in pad pixels (as `web::draw`).
-const PAD_SIDE: f32 = 280.0;
-const PAD_BRUSH: f32 = 22.0;
 
 fn read_drawings(
     manifest_path: &Path,
@@ -297,7 +294,7 @@ fn read_drawings(
     mosaic: Option<&Path>,
     pen: f32,
 ) -> Result<(), Error> {
-    use crate::preprocess::{bounds, strokes_to_mnist_with_pen};
+    use crate::preprocess::{bounds, strokes_to_mnist_with_pen, PAD_BRUSH, PAD_SIDE};
     let device = Device::flex();
     let (model, manifest) = load_shipped(manifest_path, &device)?;
     if manifest.dataset != DatasetId::Mnist.name() {

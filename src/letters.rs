@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::{Distortion, DistortionRange, SplitMix64};
 use crate::data::IMAGE_PIXELS;
-use crate::preprocess::{strokes_to_mnist, Stroke};
+use crate::preprocess::{check_drawing, Stroke};
 
 /// The tag a letter set file starts with.
 pub const FORMAT: &str = "latentlab-letters-1";
@@ -163,7 +163,7 @@ impl LetterSet {
         if drawing.strokes.iter().flatten().any(|p| !(p[0].is_finite() && p[1].is_finite())) {
             return Err("a point is not a number".to_string());
         }
-        strokes_to_mnist(&drawing.strokes, self.pad, self.brush).map(|_| ()).map_err(|e| e.to_string())
+        check_drawing(&drawing.strokes, self.pad, self.brush).map_err(|e| e.to_string())
     }
 
     /// Every drawing as it was drawn, prepared as the model's input.

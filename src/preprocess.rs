@@ -85,6 +85,11 @@ fn check_ink_box(ink: InkBox, width: usize, height: usize) -> Result<(), Drawing
     Ok(())
 }
 
+/// The page's drawing pad: its side and its brush, in pad pixels (the measurements of
+/// how drawings are read draw on the same pad).
+pub const PAD_SIDE: f32 = 280.0;
+pub const PAD_BRUSH: f32 = 22.0;
+
 /// One stroke of the pen: the points it passed through, in pad pixels.
 pub type Stroke = Vec<[f32; 2]>;
 
@@ -108,6 +113,17 @@ pub fn strokes_to_mnist(strokes: &[Stroke], side: f32, brush: f32) -> Result<Vec
 /// `strokes_to_mnist` with a pen of another width (in 28×28 pixels, 0.5 to 6): thicker
 /// or thinner strokes for augmentation.
 pub fn strokes_to_mnist_with_pen(strokes: &[Stroke], side: f32, brush: f32, pen: f32) -> Result<Vec<f32>, DrawingError> {
+    draw_normalised(&checked_segments(strokes, side, brush)?, pen)
+}
+
+/// Whether the strokes on a pad of `side` pixels, drawn with a brush `brush` wide, are a
+/// drawing (not empty, a dot, or a slip at the edge), without preparing them.
+pub fn check_drawing(strokes: &[Stroke], side: f32, brush: f32) -> Result<(), DrawingError> {
+    checked_segments(strokes, side, brush).map(|_| ())
+}
+
+/// The strokes' segments cut to the pad, once the ink they leave there passed the checks.
+fn checked_segments(strokes: &[Stroke], side: f32, brush: f32) -> Result<Vec<Segment>, DrawingError> {
     if !(side.is_finite() && side >= 1.0) {
         return Err(DrawingError::Empty);
     }
@@ -123,7 +139,7 @@ pub fn strokes_to_mnist_with_pen(strokes: &[Stroke], side: f32, brush: f32, pen:
         bottom: to_pixel((high[1] + reach).ceil()),
     };
     check_ink_box(ink, pad, pad)?;
-    draw_normalised(&segments, pen)
+    Ok(segments)
 }
 
 /// Strokes that passed the pad's checks, changed since (augmentation), as a 28×28 input:

@@ -13,14 +13,14 @@ use super::app::{Encoding, TrayItem, Views};
 use super::canvas::{context, paint_images};
 use super::live::NewestOnly;
 use super::session::Session;
-use crate::preprocess::{strokes_to_mnist, Stroke};
+use crate::preprocess::{strokes_to_mnist, Stroke, PAD_BRUSH};
 use crate::plane::describe_point;
 
 /// The pad's size in canvas pixels; CSS may show it smaller.
-const PAD_SIDE: u32 = 280;
+const PAD_SIDE: u32 = crate::preprocess::PAD_SIDE as u32;
 /// Brush width in pad pixels, for what the pad shows; the 28×28 input is drawn afresh
 /// from the strokes with a pen as wide as MNIST's.
-const BRUSH: f64 = 22.0;
+const BRUSH: f64 = PAD_BRUSH as f64;
 pub const TRAY_CAPACITY: usize = 12;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -86,7 +86,7 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
                 return;
             }
             let prepared = strokes
-                .with_untracked(|s| strokes_to_mnist(s, PAD_SIDE as f32, BRUSH as f32))
+                .with_untracked(|s| strokes_to_mnist(s, crate::preprocess::PAD_SIDE, PAD_BRUSH))
                 .map_err(|e| e.to_string());
             let input = match prepared {
                 Ok(input) => input,
