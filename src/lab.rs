@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::SplitMix64;
 use crate::catalogue::{DatasetId, ShippedModel};
+use crate::letters::LetterSet;
 use crate::model::{Architecture, ModelKind, VaeConfig};
 use crate::weights::Manifest;
 
+/// The `dataset` a manifest names for a model trained on the person's own letters.
+pub const LETTERS_DATA: &str = "letters";
 /// Latent sizes the lab offers.
 pub const LATENT_SIZES: [usize; 3] = [2, 8, 16];
 pub const BETA_RANGE: (f32, f32) = (0.0, 10.0);
@@ -39,6 +42,9 @@ pub struct LabSettings {
     pub seed: u64,
     /// A shipped model to fine-tune, or `None` to start from scratch.
     pub from: Option<String>,
+    /// Train on the person's own letters (the letters workshop's set) instead of
+    /// `dataset`. Not in the address: a link cannot carry the drawings.
+    pub letters: bool,
 }
 
 impl Default for LabSettings {
@@ -54,6 +60,7 @@ impl Default for LabSettings {
             batch: 100,
             seed: 42,
             from: None,
+            letters: false,
         }
     }
 }
@@ -197,13 +204,22 @@ impl LabSettings {
         (settings, problems)
     }
 
+    /// The name of the data trained on: a dataset's, or "letters".
+    pub fn data_name(&self) -> &'static str {
+        if self.letters {
+            LETTERS_DATA
+        } else {
+            self.dataset.name()
+        }
+    }
+
     /// The name a model trained with these settings gets.
     pub fn model_name(&self, step: u64) -> String {
         let network = match self.architecture {
             Architecture::Conv => "",
             Architecture::Dense => "dense-",
         };
-        format!("lab-{}-{network}{}-{}d-s{}-step{step}", self.dataset.name(), self.kind.name(), self.latent, self.seed)
+        format!("lab-{}-{network}{}-{}d-s{}-step{step}", self.data_name(), self.kind.name(), self.latent, self.seed)
     }
 
     /// The network these settings train.
@@ -311,7 +327,14 @@ pub struct Snapshot {
 pub enum ToWorker {
     /// Sets up a run (data, device, model) and runs its first step, then pauses unless
     /// `play`.
-    Start { settings: LabSettings, backend: String, play: bool },
+    Start {
+        settings: LabSettings,
+        backend: String,
+        play: bool,
+        /// The letters to train on, when `settings.letters`.
+        #[serde(default)]
+        letters: Option<LetterSet>,
+    },
     Play,
     Pause,
     Step,
@@ -437,11 +460,14 @@ mod tests {
         assert!(LabSettings::from_json(r#"{"batch": 100000}"#).unwrap_err().contains("batch"));
         assert!(LabSettings::from_json(r#"{"colour": 1}"#).unwrap_err().contains("colour"));
         assert!(LabSettings::from_json(r#"{"from": "nope"}"#).unwrap_err().contains("nope"));
+        let letters = LabSettings::from_json(r#"{"letters": true, "arch": "dense"}"#).unwrap();
+        assert!(letters.model_name(5).starts_with("lab-letters-dense-vae-2d"), "{}", letters.model_name(5));
+        assert!(!letters.to_query().contains("letters"), "a link cannot carry the drawings");
     }
 
     #[test]
     fn messages_round_trip_as_json() {
-        let message = ToWorker::Start { settings: LabSettings::default(), backend: "cpu".into(), play: true };
+        let message = ToWorker::Start { settings: LabSettings::default(), backend: "cpu".into(), play: true, letters: None };
         let json = serde_json::to_string(&message).unwrap();
         assert!(json.contains("\"type\":\"start\""), "{json}");
         assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), message);

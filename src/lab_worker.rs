@@ -23,6 +23,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::catalogue::DatasetId;
 use crate::data::{PreparedImages, IMAGE_PIXELS};
 use crate::image_set::ImageSet;
+use crate::letters::{copies_per_drawing, LetterSet};
 use crate::lab::{
     code_warning, shuffled, FromWorker, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
     HELDOUT_LOSS_IMAGES, HELDOUT_MAP_IMAGES, RECONSTRUCTED,
@@ -113,6 +114,8 @@ struct Run {
     /// On WebGPU: the weights of the last snapshot, read back (f16), and their step, to go
     /// on from on the CPU if the device is lost.
     backup: Option<(Vec<u8>, u64)>,
+    /// What the labels of the training and held-out images name.
+    class_names: Vec<String>,
 }
 
 #[derive(Default)]
@@ -127,9 +130,9 @@ async fn run(commands: Rc<RefCell<VecDeque<ToWorker>>>) {
     loop {
         let command = commands.borrow_mut().pop_front();
         match command {
-            Some(ToWorker::Start { settings, backend, play }) => {
+            Some(ToWorker::Start { settings, backend, play, letters }) => {
                 current = None;
-                match start_run(settings, &backend, &mut caches).await {
+                match start_run(settings, &backend, letters.as_ref(), &mut caches).await {
                     Ok(mut run) => {
                         snapshot(&mut run).await;
                         run.running = play;
@@ -246,24 +249,48 @@ async fn device(caches: &mut Caches, backend_name: &str) -> Result<Device, Strin
     Ok(device)
 }
 
-async fn start_run(settings: LabSettings, backend_name: &str, caches: &mut Caches) -> Result<Run, String> {
-    settings.validate()?;
+/// A run's data: training images, held-out images and the names of their labels.
+type RunData = (PreparedImages, PreparedImages, Vec<String>);
+
+/// The shipped training subset and the first held-out images, of the chosen classes.
+async fn dataset_data(settings: &LabSettings, caches: &mut Caches) -> Result<RunData, String> {
     let dataset: DatasetId = settings.dataset;
     let train_set = image_set(caches, &dataset.train_file(), "training images").await?;
     let heldout_set = image_set(caches, &dataset.heldout_file(), "held-out images").await?;
     let train = PreparedImages::from_bytes(&train_set.pixels, &train_set.labels, None, &settings.classes);
     let heldout_count = HELDOUT_MAP_IMAGES.min(heldout_set.len());
     let heldout = PreparedImages::from_bytes(&heldout_set.pixels, &heldout_set.labels, Some(heldout_count), &settings.classes);
+    Ok((train, heldout, dataset.class_names().iter().map(|s| s.to_string()).collect()))
+}
+
+/// The person's letters: augmented copies to train on, and the drawings themselves as
+/// the held-out set (so the map shows each drawing).
+fn letter_data(letters: Option<&LetterSet>, seed: u64) -> Result<RunData, String> {
+    let set = letters.ok_or("the lab was asked to train on letters but none came with the request")?;
+    set.check_trainable()?;
+    post(&FromWorker::Loading { what: "augmented letters".to_string(), received: 0, total: None }, None);
+    let train = set.training_images(copies_per_drawing(set.drawings.len()), seed);
+    let drawn = set.images();
+    Ok((
+        PreparedImages::from_bytes(&train.pixels, &train.labels, None, &[]),
+        PreparedImages::from_bytes(&drawn.pixels, &drawn.labels, None, &[]),
+        drawn.class_names,
+    ))
+}
+
+async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&LetterSet>, caches: &mut Caches) -> Result<Run, String> {
+    settings.validate()?;
+    let (train, heldout, class_names) = if settings.letters {
+        letter_data(letters, settings.seed)?
+    } else {
+        dataset_data(&settings, caches).await?
+    };
     if train.is_empty() || heldout.is_empty() {
         return Err("no training images in the chosen classes".to_string());
     }
     let heldout_pixels: Vec<u8> = heldout.targets.iter().map(|v| (v * 255.0).round() as u8).collect();
     post(
-        &FromWorker::Heldout {
-            labels: heldout.labels.clone(),
-            class_names: dataset.class_names().iter().map(|s| s.to_string()).collect(),
-            count: heldout.len(),
-        },
+        &FromWorker::Heldout { labels: heldout.labels.clone(), class_names: class_names.clone(), count: heldout.len() },
         Some(heldout_pixels),
     );
 
@@ -309,6 +336,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, caches: &mut Cache
         wall_millis: 0.0,
         message: None,
         backup: None,
+        class_names,
         settings,
     })
 }
@@ -599,7 +627,7 @@ async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
     let name = settings.model_name(run.step);
     let manifest = Manifest {
         name: name.clone(),
-        dataset: settings.dataset.name().to_string(),
+        dataset: settings.data_name().to_string(),
         kind: settings.kind.name().to_string(),
         latent: settings.latent,
         architecture: ArchitectureRecord::of(&config),
@@ -620,8 +648,8 @@ async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
         },
         test_metrics: TestMetrics { neg_elbo: losses.reconstruction + losses.kl, reconstruction: losses.reconstruction, kl: losses.kl },
         test_metrics_f32: None,
-        class_names: settings.dataset.class_names().iter().map(|s| s.to_string()).collect(),
-        classes: (!settings.classes.is_empty()).then(|| settings.classes.clone()),
+        class_names: run.class_names.clone(),
+        classes: (!settings.classes.is_empty() && !settings.letters).then(|| settings.classes.clone()),
         latent_map: None,
         history: None,
         trained_in: Some(format!("the browser's training lab ({}), {} steps", run.backend, run.step)),

@@ -19,6 +19,34 @@ pub const MAX_DRAWINGS: usize = 200;
 pub const MAX_LABELS: usize = 26;
 pub const MAX_POINTS: usize = 4000;
 pub const MAX_FILE_BYTES: usize = 8 << 20;
+/// About how many augmented training images a run makes from a set, whatever its size.
+pub const TRAINING_IMAGES: usize = 3000;
+
+/// Augmented copies made of each of `drawings` drawings for a run.
+pub fn copies_per_drawing(drawings: usize) -> usize {
+    (TRAINING_IMAGES / drawings.max(1)).clamp(20, 400)
+}
+
+/// The share of points whose nearest other point (Euclidean, in `latent` dimensions)
+/// carries the same label: 1 when every letter's drawings sit together. `None` with
+/// fewer than two points.
+pub fn nearest_neighbour_agreement(means: &[f32], labels: &[u8], latent: usize) -> Option<f64> {
+    let count = labels.len().min(means.len() / latent.max(1));
+    if count < 2 || latent == 0 {
+        return None;
+    }
+    let point = |i: usize| &means[i * latent..(i + 1) * latent];
+    let distance = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>();
+    let agreeing = (0..count)
+        .filter(|&i| {
+            let nearest = (0..count)
+                .filter(|&j| j != i)
+                .min_by(|&a, &b| distance(point(i), point(a)).total_cmp(&distance(point(i), point(b))));
+            nearest.is_some_and(|j| labels[j] == labels[i])
+        })
+        .count();
+    Some(agreeing as f64 / count as f64)
+}
 
 /// One drawing and the character it shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +155,14 @@ impl LetterSet {
             .min_by_key(|&l| count(l))
     }
 
+    /// Whether the set can train a model, and why not in words.
+    pub fn check_trainable(&self) -> Result<(), String> {
+        if self.drawings.is_empty() {
+            return Err("there are no letters yet: draw a few in the letters workshop (three of each vowel make a good run)".to_string());
+        }
+        Ok(())
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
@@ -227,6 +263,19 @@ mod tests {
             set.add('O', ring()).unwrap();
         }
         set
+    }
+
+    #[test]
+    fn nearest_neighbours_agree_when_letters_sit_together() {
+        let together = [0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
+        assert_eq!(nearest_neighbour_agreement(&together, &[0, 0, 1, 1], 2), Some(1.0));
+        assert_eq!(nearest_neighbour_agreement(&together, &[0, 1, 0, 1], 2), Some(0.0));
+        assert_eq!(nearest_neighbour_agreement(&together, &[0, 0, 0, 1], 2), Some(0.5));
+        assert_eq!(nearest_neighbour_agreement(&[1.0, 2.0], &[0], 2), None);
+        assert_eq!(copies_per_drawing(15), 200);
+        assert_eq!(copies_per_drawing(1), 400);
+        assert_eq!(copies_per_drawing(MAX_DRAWINGS), 20);
+        assert!(LetterSet::new(280.0, 22.0).check_trainable().unwrap_err().contains("no letters"));
     }
 
     #[test]

@@ -82,13 +82,33 @@ pub fn styles() -> Vec<(u8, Vec<Stroke>)> {
     ]
 }
 
-/// `per_style` drawings of every style on a pad of `side` pixels: each distorted as a
-/// hand would (rotation, slant, stretch), then given a size (its longer side between a
+/// The five vowels, capitals, as a person draws them (for the letters workshop's tests).
+pub fn vowel_styles() -> Vec<(char, Vec<Stroke>)> {
+    vec![
+        ('A', vec![path(&[[14.0, 96.0], [50.0, 6.0], [86.0, 96.0]]), path(&[[30.0, 62.0], [70.0, 62.0]])]),
+        ('E', vec![path(&[[80.0, 6.0], [22.0, 6.0], [22.0, 94.0], [80.0, 94.0]]), path(&[[22.0, 50.0], [68.0, 50.0]])]),
+        ('I', vec![path(&[[50.0, 6.0], [50.0, 94.0]]), path(&[[30.0, 6.0], [70.0, 6.0]]), path(&[[30.0, 94.0], [70.0, 94.0]])]),
+        ('O', vec![arc([50.0, 50.0], [36.0, 44.0], 90.0, 450.0)]),
+        ('U', vec![then(path(&[[18.0, 6.0], [18.0, 60.0]]).into_iter().chain(arc([50.0, 60.0], [32.0, 34.0], 180.0, 360.0)).collect(), &[[82.0, 6.0]])]),
+    ]
+}
+
+/// `per_style` drawings of every digit style on a pad of `side` pixels: each distorted as
+/// a hand would (rotation, slant, stretch), then given a size (its longer side between a
 /// fifth and four-fifths of the pad) and a place on it.
 pub fn drawings(per_style: usize, side: f32, seed: u64) -> Vec<(u8, Vec<Stroke>)> {
+    place(styles(), per_style, side, seed)
+}
+
+/// `per_style` drawings of each vowel, made as [`drawings`] makes digits.
+pub fn vowel_drawings(per_style: usize, side: f32, seed: u64) -> Vec<(char, Vec<Stroke>)> {
+    place(vowel_styles(), per_style, side, seed)
+}
+
+fn place<L: Copy>(styles: Vec<(L, Vec<Stroke>)>, per_style: usize, side: f32, seed: u64) -> Vec<(L, Vec<Stroke>)> {
     let mut rng = SplitMix64::new(seed);
     let mut out = Vec::new();
-    for (label, strokes) in styles() {
+    for (label, strokes) in styles {
         for _ in 0..per_style {
             let distortion = Distortion::random(DistortionRange::HANDWRITING, &mut rng);
             let distorted = distortion.apply(&strokes);
@@ -123,6 +143,11 @@ mod tests {
                 assert!(point.iter().all(|v| (0.0..=100.0).contains(v)), "digit {label} leaves its box: {point:?}");
             }
         }
+        for (label, strokes) in vowel_styles() {
+            assert!(strokes.iter().flatten().all(|p| p.iter().all(|v| (0.0..=100.0).contains(v))), "{label}");
+            assert!(strokes_to_mnist(&strokes, 100.0, 4.0).is_ok(), "{label}");
+        }
+        assert_eq!(vowel_drawings(3, 280.0, 1).len(), 15);
         let drawn = drawings(3, 280.0, 1);
         assert_eq!(drawn.len(), styles.len() * 3);
         for (label, strokes) in &drawn {

@@ -13,7 +13,8 @@
 //! - `latentlab.wasmMemoryBytes()`: the size of the wasm module's memory (benchmarks).
 //!
 //! - `latentlab.lab`: the training lab: `start(settings)` (settings as in the form:
-//!   `{dataset, classes, latent, kind, beta, lr, batch, seed, from}`, each optional;
+//!   `{dataset, classes, latent, arch, kind, beta, lr, batch, seed, from, letters}`, each
+//!   optional; `letters: true` trains on the letters workshop's set;
 //!   resolves with the status once the first step has run), `pause()`, `step()`,
 //!   `reset()`, `status()` → `{state, step, epoch, imagesPerSecond, backend, loss,
 //!   heldout, message}` or null, `use()` (resolves once the trained model is on show),
@@ -23,7 +24,9 @@
 //!   check that a panic reaches the person as a message with a way back, never as a
 //!   silently dead page. (After it the page's wasm is spent: reload.)
 //!
-//! decode and encode run on the model the page shows.
+//! decode and encode run on the model the page shows. decode takes at most 10,000 points
+//! and encode 2,000 images per call (more is refused with a message); both work in
+//! batches of 256, handing the thread back to the page between batches.
 
 use std::rc::Rc;
 
@@ -37,6 +40,14 @@ use crate::lab::LabSettings;
 use super::session::Session;
 use crate::catalogue::ShippedModel;
 use crate::data::IMAGE_PIXELS;
+
+/// The most points one `decode` call takes (31 MB of pixels back).
+const MAX_DECODE_POINTS: u32 = 10_000;
+/// The most images one `encode` call takes.
+const MAX_ENCODE_IMAGES: u32 = 2_000;
+/// Points or images per batch: between batches the page gets the thread back (on the
+/// CPU backend, 256 convolutional decodes take ~0.7 s; the 225-point grid stays one batch).
+const CHUNK: usize = 256;
 
 pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     let api = Object::new();
@@ -55,8 +66,9 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
         let session = for_decode.clone();
         future_to_promise(async move {
             let engine = shown_engine(&session).await?;
-            let latents = flatten_vectors(&zs, engine.latent(), "decode(zs)", "latent vector").map_err(js_error)?;
-            let pixels = engine.decode(latents).await.map_err(js_error)?;
+            let latents =
+                flatten_vectors(&zs, engine.latent(), MAX_DECODE_POINTS, "decode(zs)", "latent vector").map_err(js_error)?;
+            let pixels = engine.decode_in_chunks(&latents, CHUNK).await.map_err(js_error)?;
             Ok(Float32Array::from(pixels.as_slice()).into())
         })
     });
@@ -67,11 +79,12 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
         let session = for_encode.clone();
         future_to_promise(async move {
             let engine = shown_engine(&session).await?;
-            let pixels = flatten_vectors(&images, IMAGE_PIXELS, "encode(images)", "28×28 image").map_err(js_error)?;
+            let pixels =
+                flatten_vectors(&images, IMAGE_PIXELS, MAX_ENCODE_IMAGES, "encode(images)", "28×28 image").map_err(js_error)?;
             if let Some(bad) = pixels.iter().find(|v| !(0.0..=1.0).contains(*v)) {
                 return Err(js_error(format!("encode(images) takes pixel values in [0, 1], got {bad}")));
             }
-            let encoded = engine.encode(&pixels).await.map_err(js_error)?;
+            let encoded = engine.encode_in_chunks(&pixels, CHUNK).await.map_err(js_error)?;
             let latent = engine.latent();
             let result = Object::new();
             Reflect::set(&result, &"mu".into(), &nested(&encoded.mean, latent))?;
@@ -185,15 +198,19 @@ fn nested(values: &[f32], width: usize) -> Array {
         .collect()
 }
 
-/// Checks that `items` is a non-empty array of `width`-long arrays (or Float32Arrays)
-/// of finite numbers and flattens it. `call` and `what` name them in messages.
-fn flatten_vectors(items: &JsValue, width: usize, call: &str, what: &str) -> Result<Vec<f32>, String> {
+/// Checks that `items` is a non-empty array of at most `most` `width`-long arrays (or
+/// Float32Arrays) of finite numbers and flattens it. `call` and `what` name them in
+/// messages.
+fn flatten_vectors(items: &JsValue, width: usize, most: u32, call: &str, what: &str) -> Result<Vec<f32>, String> {
     if !Array::is_array(items) {
         return Err(format!("{call} expects an array of {what}s"));
     }
     let items = Array::from(items);
     if items.length() == 0 {
         return Err(format!("{call} got no {what}s"));
+    }
+    if items.length() > most {
+        return Err(format!("{call} takes at most {most} {what}s per call, got {}: split the request", items.length()));
     }
     let mut flat = Vec::with_capacity(items.length() as usize * width);
     for (index, item) in items.iter().enumerate() {

@@ -20,6 +20,7 @@ use super::engine::LoadStep;
 use super::interpolation::InterpolationPanel;
 use super::lab_client::Lab;
 use super::lab_view::LabPanel;
+use super::letters_view::LettersPanel;
 use super::tray::TrayPanel;
 use super::grid_view::GridView;
 use super::history_view::HistoryPanel;
@@ -144,7 +145,16 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
         tray: RwSignal::new(Vec::new()),
         path: RwSignal::new(Vec::new()),
     };
-    let initial_point = address::query_param("z").and_then(|z| crate::plane::parse_point(&z));
+    let z_text = address::query_param("z");
+    let initial_point = z_text.as_deref().and_then(crate::plane::parse_point);
+    if let (Some(text), None) = (&z_text, &initial_point) {
+        notices.update(|n| {
+            n.push(Notice {
+                while_shown: None,
+                text: format!("The address's z=\"{text}\" is not a list of numbers: the sliders start at the origin."),
+            })
+        });
+    }
 
     session.set_switcher(move |name| requested.set(name));
     let generation = Rc::new(Cell::new(0u64));
@@ -242,6 +252,7 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
                 <ComparePanel session=session.clone() views=views pair=AUTOENCODER_VS_VAE />
                 <ComparePanel session=session.clone() views=views pair=DENSE_VS_CONVOLUTIONAL />
                 <HistoryPanel session=session.clone() views=views />
+                <LettersPanel lab=lab.clone() />
                 <LabPanel lab=lab />
             </div>
         </main>
@@ -310,6 +321,18 @@ async fn show_model(
     };
     if !is_current() {
         return Err(format!("the page switched to another model before {name} was shown"));
+    }
+    if let Some(z) = start_point.as_ref().filter(|z| z.len() != manifest.latent) {
+        notices.update(|n| {
+            n.push(Notice {
+                while_shown: Some(name.to_string()),
+                text: format!(
+                    "The address's z has {} numbers, but {name} has a {}-D latent space: the sliders start at the origin.",
+                    z.len(),
+                    manifest.latent
+                ),
+            })
+        });
     }
     let point = start_point
         .filter(|z| z.len() == manifest.latent)
@@ -423,7 +446,11 @@ fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
             } else {
                 ("a VAE", "−ELBO")
             };
-            let dataset = DatasetId::from_name(&m.dataset).map_or_else(|| m.dataset.clone(), |d| d.label().to_string());
+            let dataset = match DatasetId::from_name(&m.dataset) {
+                Some(d) => d.label().to_string(),
+                None if m.dataset == crate::lab::LETTERS_DATA => format!("your own letters ({})", m.class_names.join(", ")),
+                None => m.dataset.clone(),
+            };
             let (how, measured_on) = match &m.trained_in {
                 Some(place) => (format!("in {place}"), "held-out"),
                 None => (format!("for {} epochs", m.training.epochs), "test"),

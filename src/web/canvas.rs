@@ -121,7 +121,10 @@ pub fn paint_scatter(
         ctx.fill_rect(0.0, 0.0, width, height);
         draw_axes(&ctx, space, width, height);
     }
-    let radius = (width / 280.0).max(1.0);
+    // A few points (a person's drawings) as large discs; thousands as small squares.
+    let count = labels.len().min(means.len() / 2);
+    let few = count <= 300;
+    let radius = (width / 280.0).max(1.0) * if few { 4.0 } else if count <= 2000 { 1.5 } else { 1.0 };
     ctx.set_global_alpha(if transparent { 0.8 } else { 0.7 });
     for (point, &label) in means.chunks_exact(2).zip(labels) {
         let [x, y] = space.to_unit([f64::from(point[0]), f64::from(point[1])]);
@@ -129,7 +132,13 @@ pub fn paint_scatter(
             continue;
         }
         ctx.set_fill_style_str(CLASS_COLOURS[usize::from(label) % 10]);
-        ctx.fill_rect(x * width - radius, y * height - radius, 2.0 * radius, 2.0 * radius);
+        if few {
+            ctx.begin_path();
+            let _ = ctx.arc(x * width, y * height, radius, 0.0, std::f64::consts::TAU);
+            ctx.fill();
+        } else {
+            ctx.fill_rect(x * width - radius, y * height - radius, 2.0 * radius, 2.0 * radius);
+        }
     }
     ctx.set_global_alpha(1.0);
     for marker in markers {

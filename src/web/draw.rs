@@ -7,20 +7,15 @@ use std::sync::Arc;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use web_sys::PointerEvent;
 
 use super::app::{Encoding, TrayItem, Views};
-use super::canvas::{context, paint_images};
+use super::canvas::paint_images;
 use super::live::NewestOnly;
 use super::session::Session;
-use crate::preprocess::{strokes_to_mnist, Stroke, PAD_BRUSH};
+use super::stroke_pad::StrokePad;
 use crate::plane::describe_point;
+use crate::preprocess::{strokes_to_mnist, Stroke, PAD_BRUSH, PAD_SIDE};
 
-/// The pad's size in canvas pixels; CSS may show it smaller.
-const PAD_SIDE: u32 = crate::preprocess::PAD_SIDE as u32;
-/// Brush width in pad pixels, for what the pad shows; the 28×28 input is drawn afresh
-/// from the strokes with a pen as wide as MNIST's.
-const BRUSH: f64 = PAD_BRUSH as f64;
 pub const TRAY_CAPACITY: usize = 12;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -30,51 +25,14 @@ struct Drawn {
     encoding: Encoding,
 }
 
-fn paint_strokes(canvas: &web_sys::HtmlCanvasElement, strokes: &[Stroke]) -> Result<(), String> {
-    let ctx = context(canvas)?;
-    ctx.set_fill_style_str("#000000");
-    ctx.fill_rect(0.0, 0.0, f64::from(PAD_SIDE), f64::from(PAD_SIDE));
-    ctx.set_stroke_style_str("#ffffff");
-    ctx.set_fill_style_str("#ffffff");
-    ctx.set_line_width(BRUSH);
-    ctx.set_line_cap("round");
-    ctx.set_line_join("round");
-    for stroke in strokes {
-        let Some(first) = stroke.first() else { continue };
-        ctx.begin_path();
-        if stroke.len() == 1 {
-            let _ = ctx.arc(f64::from(first[0]), f64::from(first[1]), BRUSH / 2.0, 0.0, std::f64::consts::TAU);
-            ctx.fill();
-            continue;
-        }
-        ctx.move_to(f64::from(first[0]), f64::from(first[1]));
-        for point in &stroke[1..] {
-            ctx.line_to(f64::from(point[0]), f64::from(point[1]));
-        }
-        ctx.stroke();
-    }
-    Ok(())
-}
-
 #[component]
 pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
-    let pad = NodeRef::<Canvas>::new();
     let input_canvas = NodeRef::<Canvas>::new();
     let reconstruction_canvas = NodeRef::<Canvas>::new();
     let strokes = RwSignal::new(Vec::<Stroke>::new());
     let result = RwSignal::new(None::<Result<Drawn, String>>);
-    let pen_down = Rc::new(Cell::new(false));
     let encodes = NewestOnly::new();
     let next_id = Rc::new(Cell::new(1u64));
-
-    Effect::new(move |_| {
-        let Some(canvas) = pad.get() else { return };
-        strokes.with(|s| {
-            if let Err(e) = paint_strokes(&canvas, s) {
-                result.set(Some(Err(e)));
-            }
-        });
-    });
 
     // Encodes what the pad shows with the model on show.
     let encode = {
@@ -86,7 +44,7 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
                 return;
             }
             let prepared = strokes
-                .with_untracked(|s| strokes_to_mnist(s, crate::preprocess::PAD_SIDE, PAD_BRUSH))
+                .with_untracked(|s| strokes_to_mnist(s, PAD_SIDE, PAD_BRUSH))
                 .map_err(|e| e.to_string());
             let input = match prepared {
                 Ok(input) => input,
@@ -133,19 +91,6 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
         }
     });
 
-    let pad_point = move |event: &PointerEvent| -> Option<[f32; 2]> {
-        let canvas = pad.get_untracked()?;
-        let rect = canvas.get_bounding_client_rect();
-        if rect.width() <= 0.0 {
-            return None;
-        }
-        let scale = f64::from(PAD_SIDE) / rect.width();
-        Some([
-            ((f64::from(event.client_x()) - rect.left()) * scale) as f32,
-            ((f64::from(event.client_y()) - rect.top()) * scale) as f32,
-        ])
-    };
-    let (down, moving, up) = (pen_down.clone(), pen_down.clone(), pen_down);
     let encode_on_up = encode.clone();
     let encode_on_undo = encode.clone();
     let add_to_tray = move |_| {
@@ -179,49 +124,14 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
             }
             .into_any()),
             Some(Err(message)) => Some(view! { <p class="error" data-testid="draw-message">{message.clone()}</p> }.into_any()),
-            None => Some(view! { <p class="note" data-testid="draw-message">"Draw a digit or a garment with the mouse, a finger or a pen."</p> }.into_any()),
+            None => Some(view! { <p class="note" data-testid="draw-message">"Draw a digit, a garment or a letter with the mouse, a finger or a pen."</p> }.into_any()),
         })
     };
     view! {
         <section class="panel draw-panel" aria-labelledby="draw-title">
             <h2 id="draw-title">"Draw, and see where it lands"</h2>
             <div class="draw-layout">
-                <canvas
-                    node_ref=pad
-                    id="draw-pad"
-                    class="draw-pad"
-                    width=PAD_SIDE.to_string()
-                    height=PAD_SIDE.to_string()
-                    aria-label="Drawing pad"
-                    on:pointerdown=move |ev: PointerEvent| {
-                        ev.prevent_default();
-                        if let Some(canvas) = pad.get_untracked() {
-                            // Keep the stroke while the pointer leaves the pad: it is clipped, not lost.
-                            let _ = canvas.set_pointer_capture(ev.pointer_id());
-                        }
-                        if let Some(point) = pad_point(&ev) {
-                            down.set(true);
-                            strokes.update(|s| s.push(vec![point]));
-                        }
-                    }
-                    on:pointermove=move |ev: PointerEvent| {
-                        if moving.get() {
-                            if let Some(point) = pad_point(&ev) {
-                                strokes.update(|s| {
-                                    if let Some(stroke) = s.last_mut() {
-                                        stroke.push(point);
-                                    }
-                                });
-                            }
-                        }
-                    }
-                    on:pointerup=move |_| {
-                        if up.replace(false) {
-                            encode_on_up();
-                        }
-                    }
-                    on:pointercancel=move |_| {}
-                ></canvas>
+                <StrokePad strokes=strokes on_stroke_end=encode_on_up id="draw-pad" label="Drawing pad" />
                 <div class="draw-results">
                     <div class="pair">
                         <figure>

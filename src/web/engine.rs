@@ -95,6 +95,34 @@ impl Engine {
         Ok(pixels)
     }
 
+    /// Decodes as [`Engine::decode`] does, `chunk` points at a time, handing the thread
+    /// back to the page between chunks so that a large request never freezes it.
+    pub async fn decode_in_chunks(&self, latents: &[f32], chunk: usize) -> Result<Vec<f32>, String> {
+        let mut pixels = Vec::with_capacity(latents.len() / self.latent().max(1) * IMAGE_PIXELS);
+        for (index, part) in latents.chunks(chunk * self.latent()).enumerate() {
+            if index > 0 {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+            }
+            pixels.extend(self.decode(part.to_vec()).await?);
+        }
+        Ok(pixels)
+    }
+
+    /// Encodes as [`Engine::encode`] does, `chunk` images at a time, handing the thread
+    /// back to the page between chunks.
+    pub async fn encode_in_chunks(&self, images: &[f32], chunk: usize) -> Result<Encoded, String> {
+        let mut all = Encoded { mean: Vec::new(), log_var: Vec::new() };
+        for (index, part) in images.chunks(chunk * IMAGE_PIXELS).enumerate() {
+            if index > 0 {
+                gloo_timers::future::TimeoutFuture::new(0).await;
+            }
+            let encoded = self.encode(part).await?;
+            all.mean.extend(encoded.mean);
+            all.log_var.extend(encoded.log_var);
+        }
+        Ok(all)
+    }
+
     /// Encodes 28×28 images (n × 784 values in [0, 1], image by image) in one batch.
     pub async fn encode(&self, images: &[f32]) -> Result<Encoded, String> {
         if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {

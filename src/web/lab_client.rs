@@ -19,6 +19,8 @@ use super::session::Session;
 use crate::artifacts::LatentMap;
 use crate::data::IMAGE_PIXELS;
 use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, RECONSTRUCTED};
+use crate::letters::LetterSet;
+use crate::preprocess::{PAD_BRUSH, PAD_SIDE};
 use crate::weights::Manifest;
 
 /// The worker's loader, written by trunk beside the page (relative: any sub-path works).
@@ -59,6 +61,12 @@ pub struct LabSignals {
     pub used: RwSignal<Option<(Manifest, Option<(String, f64)>)>>,
     /// What became of the last download or upload, in words.
     pub files: RwSignal<Option<Result<String, String>>>,
+    /// The letters workshop's set (kept in the browser's storage between visits).
+    pub letters: RwSignal<LetterSet>,
+    /// A problem reading the letters kept in the browser's storage, in words.
+    pub letters_problem: RwSignal<Option<String>>,
+    /// The settings of the run the worker has (β aside, which changes live).
+    pub run_settings: RwSignal<Option<LabSettings>>,
 }
 
 type Condition = Box<dyn Fn(&LabStatus) -> bool>;
@@ -86,6 +94,7 @@ struct Inner {
 impl Lab {
     pub fn new(session: Session) -> Self {
         let (settings, _) = LabSettings::from_query(|name| super::address::query_param(&format!("lab-{name}")));
+        let (letters, letters_problem) = stored_letters();
         Self {
             inner: Rc::new(Inner {
                 session,
@@ -106,6 +115,9 @@ impl Lab {
                 error: RwSignal::new(None),
                 used: RwSignal::new(None),
                 files: RwSignal::new(None),
+                letters: RwSignal::new(letters),
+                letters_problem: RwSignal::new(letters_problem),
+                run_settings: RwSignal::new(None),
             },
         }
     }
@@ -160,14 +172,22 @@ impl Lab {
         s.loading.set(None);
         s.snapshots.set(Vec::new());
         s.heldout.set(None);
+        s.run_settings.set(None);
     }
 
     /// Sets up a run with `settings`; plays it when `play`. The promise resolves with the
     /// first status after the first step (or, without play, once the run is ready).
     pub fn start(&self, settings: LabSettings, play: bool) -> Promise {
-        if let Err(message) = settings.validate().and_then(|_| self.ensure_worker()) {
+        let letters = settings.letters.then(|| self.signals.letters.get_untracked());
+        let checked = settings
+            .validate()
+            .and_then(|_| letters.as_ref().map_or(Ok(()), LetterSet::check_trainable))
+            .and_then(|_| self.ensure_worker());
+        if let Err(message) = checked {
+            self.signals.error.set(Some(message.clone()));
             return Promise::reject(&js_sys::Error::new(&message));
         }
+        self.signals.run_settings.set(Some(settings.clone()));
         self.signals.settings.set(settings.clone());
         self.signals.error.set(None);
         self.signals.snapshots.set(Vec::new());
@@ -184,7 +204,7 @@ impl Lab {
         let promise = self.wait_for(Box::new(move |status| {
             status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
         }));
-        self.send(ToWorker::Start { settings, backend, play });
+        self.send(ToWorker::Start { settings, backend, play, letters });
         promise
     }
 
@@ -212,8 +232,19 @@ impl Lab {
         self.start(self.signals.settings.get_untracked(), false)
     }
 
+    /// Whether the form's settings are those of the run the worker has.
+    pub fn runs_form_settings(&self) -> bool {
+        let form = self.signals.settings.get_untracked();
+        self.signals.run_settings.with_untracked(|run| run.as_ref().is_some_and(|run| LabSettings { beta: form.beta, ..run.clone() } == form))
+    }
+
     pub fn set_beta(&self, beta: f32) {
         self.signals.settings.update(|s| s.beta = beta);
+        self.signals.run_settings.update(|s| {
+            if let Some(s) = s {
+                s.beta = beta;
+            }
+        });
         super::address::record_lab(Some(&self.signals.settings.get_untracked().to_query()));
         self.send(ToWorker::SetBeta { beta });
     }
@@ -437,6 +468,31 @@ impl Lab {
     pub fn status_value(&self) -> JsValue {
         self.signals.status.with_untracked(|s| s.as_ref().map_or(JsValue::NULL, serde_wasm_status))
     }
+}
+
+/// Where the browser keeps the letters workshop's set.
+const LETTERS_KEY: &str = "latentlab-letters";
+
+/// The letters kept in the browser's storage, or an empty set (and why, if they could not
+/// be read).
+fn stored_letters() -> (LetterSet, Option<String>) {
+    use gloo_storage::Storage;
+    let empty = LetterSet::new(PAD_SIDE, PAD_BRUSH);
+    match gloo_storage::LocalStorage::raw().get_item(LETTERS_KEY) {
+        Ok(Some(text)) => match LetterSet::from_json(&text) {
+            Ok(set) => (set, None),
+            Err(e) => (empty, Some(format!("The letters kept in this browser could not be read ({e}); the workshop starts empty."))),
+        },
+        _ => (empty, None),
+    }
+}
+
+/// Keeps the letters workshop's set in the browser's storage, so a reload loses nothing.
+pub fn store_letters(set: &LetterSet) -> Result<(), String> {
+    use gloo_storage::Storage;
+    gloo_storage::LocalStorage::raw()
+        .set_item(LETTERS_KEY, &set.to_json())
+        .map_err(|_| "the browser would not keep the letters (its storage may be full or off): save them to a file".to_string())
 }
 
 /// A status as the JS API describes it: `{state, step, epoch, imagesPerSecond, …}`.

@@ -5,12 +5,13 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use super::canvas::{paint_images, paint_loss_chart, paint_scatter};
+use super::canvas::{paint_images, paint_loss_chart, paint_scatter, CLASS_COLOURS};
 use super::settle;
 use super::lab_client::{Lab, LiveSnapshot};
 use crate::catalogue::{DatasetId, ShippedModel};
 use crate::data::IMAGE_PIXELS;
-use crate::lab::{LabSettings, LabState, BATCH_RANGE, LATENT_SIZES};
+use crate::lab::{LabSettings, LabState, BATCH_RANGE, LATENT_SIZES, LETTERS_DATA};
+use crate::letters::nearest_neighbour_agreement;
 use crate::model::{Architecture, ModelKind};
 use crate::plane::Space;
 
@@ -108,7 +109,9 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         move |_| {
             if running() {
                 settle(lab.pause());
-            } else if s.status.with_untracked(|st| st.as_ref().is_some_and(|st| st.state != LabState::Failed)) {
+            } else if s.status.with_untracked(|st| st.as_ref().is_some_and(|st| st.state != LabState::Failed))
+                && lab.runs_form_settings()
+            {
                 scrub.set(None);
                 settle(lab.play());
             } else {
@@ -120,7 +123,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         let lab = lab.clone();
         let start = start.clone();
         move |_| {
-            if s.status.with_untracked(Option::is_some) {
+            if s.status.with_untracked(Option::is_some) && lab.runs_form_settings() {
                 scrub.set(None);
                 settle(lab.step());
             } else {
@@ -210,6 +213,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                     received as f64 / 1024.0,
                     total as f64 / 1024.0
                 ),
+                _ if received == 0 => format!("Preparing {what}…"),
                 _ => format!("Downloading {what}: {:.0} KB", received as f64 / 1024.0),
             };
         }
@@ -261,6 +265,36 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         })
     };
     let latent = move || s.settings.with(|st| st.latent);
+    let legend = move || {
+        s.heldout.with(|h| {
+            h.as_ref().map(|h| {
+                h.class_names
+                    .iter()
+                    .enumerate()
+                    .map(|(class, name)| {
+                        let colour = format!("background: {}", CLASS_COLOURS[class % 10]);
+                        view! { <li><span class="swatch" style=colour></span>{name.clone()}</li> }
+                    })
+                    .collect_view()
+            })
+        })
+    };
+    // For the person's letters: how many drawings sit nearest one of their own letter.
+    let agreement = move || {
+        if !s.run_settings.with(|r| r.as_ref().is_some_and(|r| r.letters)) {
+            return None;
+        }
+        let live = shown_snapshot()?;
+        let labels = s.heldout.with(|h| h.as_ref().map(|h| h.labels.clone()))?;
+        let share = nearest_neighbour_agreement(&live.snapshot.means, &labels, live.snapshot.latent)?;
+        let count = labels.len();
+        Some(format!(
+            "{} of your {count} drawings sit nearest another drawing of their own letter (at step {}); \
+             the letters separate as this nears {count}.",
+            (share * count as f64).round(),
+            live.snapshot.step
+        ))
+    };
     let used_line = move || {
         s.used.get().map(|(m, shipped)| {
             let compare = shipped.map_or(String::new(), |(name, elbo)| {
@@ -290,12 +324,20 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
             <div class="lab-form">
                 <label>"Data "
                     <select data-testid="lab-dataset" on:change=move |ev| {
-                        let dataset = DatasetId::from_name(&event_target_value(&ev)).unwrap_or(DatasetId::Mnist);
-                        edit(&|st: &mut LabSettings| { st.dataset = dataset; st.from = None; });
+                        let value = event_target_value(&ev);
+                        let dataset = DatasetId::from_name(&value);
+                        edit(&|st: &mut LabSettings| {
+                            st.letters = value == LETTERS_DATA;
+                            st.dataset = dataset.unwrap_or(st.dataset);
+                            st.from = None;
+                        });
                     }>
                         {DatasetId::ALL.into_iter().map(|d| view! {
-                            <option value=d.name() selected=move || s.settings.with(|st| st.dataset == d)>{d.label()}</option>
+                            <option value=d.name() selected=move || s.settings.with(|st| !st.letters && st.dataset == d)>{d.label()}</option>
                         }).collect_view()}
+                        <option value=LETTERS_DATA selected=move || s.settings.with(|st| st.letters)>
+                            {move || format!("your letters ({} drawings)", s.letters.with(|l| l.drawings.len()))}
+                        </option>
                     </select>
                 </label>
                 <label>"Latent size "
@@ -384,7 +426,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                         on:input=move |ev| set_beta(event_target_value(&ev).parse().unwrap_or(1.0)) />
                 </label>
             </div>
-            <div class="lab-classes" role="group" aria-label="Classes to train on">
+            <div class="lab-classes" role="group" aria-label="Classes to train on" class:hidden=move || s.settings.with(|st| st.letters)>
                 <span class="choice-label">"Classes"</span>
                 {(0..10u8).map(class_box).collect_view()}
             </div>
@@ -432,6 +474,8 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 <div>
                     <canvas node_ref=map id="lab-map" class="history-map" width="420" height="420"
                         aria-label="μ of the held-out images, coloured by class"></canvas>
+                    <ul class="legend" data-testid="lab-legend">{legend}</ul>
+                    {move || agreement().map(|a| view! { <p class="note" data-testid="lab-agreement">{a}</p> })}
                     <div class="controls" class:hidden=move || latent() <= 2>
                         <label>"Axes: z"
                             <input type="number" min="1" max=move || latent().to_string()

@@ -249,10 +249,21 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
                     <button type="button" data-testid="pin-to-tray" on:click=add_nearest>"Add the nearest test image to the tray"</button>
                 </p>
             </div>
-            <p class="caption">
-                "Each dot is the encoder's mean μ of one of the first 5,000 test images. In p-space each axis goes through Φ, \
-                 so a VAE whose codes follow the prior N(0, I) fills the square evenly. Hover to preview the decoder's image \
-                 at the pointer; click to pin it (the sliders move there too)."
+            <p class="caption" data-testid="map-caption">
+                {move || views.shown.with(|s| {
+                    let count = s.as_ref().and_then(|s| s.map.as_ref().ok()).map_or(0, |m| m.labels.len());
+                    let letters = s.as_ref().is_some_and(|s| s.manifest.dataset == crate::lab::LETTERS_DATA);
+                    if letters {
+                        format!("Each dot is the encoder's mean μ of one of your {count} drawings, coloured by your label.")
+                    } else if count > 0 {
+                        let count = if count >= 1000 { format!("{},{:03}", count / 1000, count % 1000) } else { count.to_string() };
+                        format!("Each dot is the encoder's mean μ of one of the first {count} test images.")
+                    } else {
+                        "Each dot is the encoder's mean μ of one of the first test images.".to_string()
+                    }
+                })}
+                " In p-space each axis goes through Φ, so a VAE whose codes follow the prior N(0, I) fills the square \
+                 evenly. Hover to preview the decoder's image at the pointer; click to pin it (the sliders move there too)."
             </p>
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         </section>

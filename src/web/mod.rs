@@ -15,12 +15,14 @@ mod history_view;
 mod interpolation;
 mod lab_client;
 mod lab_view;
+mod letters_view;
 mod live;
 mod map_view;
 mod picker;
 mod samples;
 mod session;
 mod sliders;
+mod stroke_pad;
 mod traversal;
 mod tray;
 

@@ -17,6 +17,39 @@ async function open() {
 }
 
 describe('errors in the page', () => {
+  test('a request past the limit is refused in words; a large one runs in batches and leaves the page responsive', async () => {
+    const session = await open();
+    try {
+      const [before] = await decode(session, [[0.4, -0.7]]);
+      const refused = await session.run(`try { await window.latentlab.decode(Array.from({ length: 10001 }, () => [0, 0])); return null; }
+        catch (e) { return e.message; }`);
+      assert.match(refused ?? '', /at most 10000 latent vectors per call, got 10001/);
+      const refusedEncode = await session.run(`try { await window.latentlab.encode(Array.from({ length: 2001 }, () => new Float32Array(784))); return null; }
+        catch (e) { return e.message; }`);
+      assert.match(refusedEncode ?? '', /at most 2000 28×28 images per call/);
+      // 1,000 points on the CPU backend take seconds here; no single main-thread task
+      // takes more than a share of them (the work is split, and the page gets turns).
+      const { total, longest, count } = await session.run(`
+        const tasks = [];
+        const observer = new PerformanceObserver((list) => tasks.push(...list.getEntries().map((e) => e.duration)));
+        observer.observe({ type: 'longtask' });
+        const zs = Array.from({ length: 1000 }, (_, i) => [Math.sin(i), Math.cos(i)]);
+        const started = performance.now();
+        const pixels = await window.latentlab.decode(zs);
+        const total = performance.now() - started;
+        await new Promise((r) => setTimeout(r, 100));
+        observer.disconnect();
+        return { total, longest: Math.max(0, ...tasks), count: pixels.length / 784 };`);
+      assert.equal(count, 1000);
+      assert.ok(longest < 0.6 * total, `the longest task took ${Math.round(longest)} ms of the decode's ${Math.round(total)} ms`);
+      // And the page decodes the same pixels as before.
+      const [after] = await decode(session, [[0.4, -0.7]]);
+      assert.deepEqual(after, before);
+    } finally {
+      await session.close();
+    }
+  });
+
   test('a panic in the wasm shows a message with a reload button that brings the page back', async () => {
     const session = await open();
     try {

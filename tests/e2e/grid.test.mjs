@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
 import { saveScreenshot } from './site.mjs';
-import { decode, waitForModel } from './page.mjs';
+import { decode, waitFor, waitForModel } from './page.mjs';
 
 const MODEL = 'fashion-mnist-vae-2d';
 const EDGE = 1.6448536269514722; // Φ⁻¹(0.95)
@@ -181,6 +181,25 @@ describe('bad model files and links: a message in words, and the page goes on wi
       }
     });
   }
+
+  test('a malformed or mismatched ?z= is named, and the sliders start at the origin', async () => {
+    const session = await openBrowser({ webgpu: false });
+    try {
+      for (const [z, expected] of [['abc,1', /z="abc,1" is not a list of numbers/], ['1,2,3', /z has 3 numbers, but mnist-vae-2d has a 2-D latent space/]]) {
+        await session.goto(`${site.url}?backend=cpu&model=mnist-vae-2d&z=${z}`);
+        await session.run('await window.latentlab.ready;');
+        await waitForModel(session, 'mnist-vae-2d');
+        const notice = await waitFor(session, 'document.querySelector("[data-testid=notice]")?.textContent', 'the notice');
+        assert.match(notice, expected);
+        const sliders = await session.run('return [...document.querySelectorAll("[data-testid=latent-slider]")].map((s) => Number(s.value));');
+        assert.deepEqual(sliders, [0, 0]);
+        const [pixels] = await decode(session, [[0, 0]]);
+        assert.ok(pixels.some((v) => v > 0.5), 'the page does not decode');
+      }
+    } finally {
+      await session.close();
+    }
+  });
 
   test('an unknown ?backend= is named, and the page chooses one itself', async () => {
     const session = await openBrowser({ webgpu: false });
