@@ -83,7 +83,9 @@ function fileSizes() {
 }
 
 async function measureLatentlab(url, backend, results) {
-  const session = await openBrowser({ webgpu: true, extraArgs: MEMORY_FLAGS });
+  // The same session later loads the TensorFlow.js peer into the page: it is not part of
+  // the site, so the page's own security policy is set aside for this session.
+  const session = await openBrowser({ webgpu: true, extraArgs: MEMORY_FLAGS, bypassCSP: true });
   try {
     await session.goto(`${url}?backend=${backend}&model=${MODEL}`);
     await session.run('await window.latentlab.ready;');

@@ -26,13 +26,14 @@ let opened = [];
 
 /**
  * Opens a fresh headless Chromium with one page. `webgpu` exposes its WebGPU adapter
- * (SwiftShader here); `deviceScaleFactor` emulates a high-DPI screen.
+ * (SwiftShader here); `deviceScaleFactor` emulates a high-DPI screen; `bypassCSP` lets the
+ * benchmark add its TensorFlow.js peer to the page despite the page's security policy.
  */
-export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1 } = {}) {
+export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1, bypassCSP = false } = {}) {
   const args = ['--no-sandbox', '--disable-quic', '--disable-dev-shm-usage', ...extraArgs];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60000 });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor, acceptDownloads: true });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor, acceptDownloads: true, bypassCSP });
   const page = await context.newPage();
   const session = new Session(browser, page);
   opened.push(session);

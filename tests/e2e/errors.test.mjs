@@ -17,6 +17,35 @@ async function open() {
 }
 
 describe('errors in the page', () => {
+  test('the page\'s security policy lets no injected string run as script', async () => {
+    const session = await open();
+    try {
+      const policy = await session.run('return document.querySelector("meta[http-equiv=Content-Security-Policy]")?.content;');
+      assert.match(policy ?? '', /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
+      const scriptSources = policy.split(';').map((d) => d.trim().split(/\s+/)).find(([name]) => name === 'script-src');
+      assert.ok(!scriptSources.includes("'unsafe-inline'") && !scriptSources.includes("'unsafe-eval'"), policy);
+      const outcome = await session.run(`
+        const violations = [];
+        document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+        const holder = document.createElement('div');
+        holder.innerHTML = '<img src="data:," onerror="window.injected = (window.injected ?? 0) + 1">';
+        document.body.append(holder);
+        const script = document.createElement('script');
+        script.textContent = 'window.injected = (window.injected ?? 0) + 1;';
+        document.body.append(script);
+        await new Promise((r) => setTimeout(r, 300));
+        holder.remove(); script.remove();
+        return { injected: window.injected ?? 0, violations };`);
+      assert.equal(outcome.injected, 0, 'an injected handler or script ran');
+      assert.ok(outcome.violations.length >= 2, `violations reported: ${outcome.violations}`);
+      // The page itself is unaffected.
+      const [pixels] = await decode(session, [[0.5, -0.5]]);
+      assert.ok(pixels.some((v) => v > 0.5));
+    } finally {
+      await session.close();
+    }
+  });
+
   test('a request past the limit is refused in words; a large one runs in batches and leaves the page responsive', async () => {
     const session = await open();
     try {

@@ -68,6 +68,29 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
     }
   });
 
+  test('quick switching: the last request wins, and the overtaken one is told so', async () => {
+    const session = await open('&model=mnist-vae-2d');
+    try {
+      const [first, second] = await session.run(`
+        const first = window.latentlab.use("mnist-vae-16d").then(() => "shown", (e) => e.message);
+        const second = window.latentlab.use("fashion-mnist-ae-2d").then(() => "shown", (e) => e.message);
+        return [await first, await second];`);
+      assert.equal(second, 'shown');
+      assert.match(first, /switched to fashion-mnist-ae-2d before this model was shown/);
+      // Long enough for a stale load to land, if one were going to.
+      await session.run('await new Promise((r) => setTimeout(r, 3000));');
+      await waitForModel(session, 'fashion-mnist-ae-2d');
+      assert.equal(await session.run('return document.querySelectorAll("[data-testid=latent-slider]").length;'), 2);
+      assert.match(await session.run('return location.search;'), /model=fashion-mnist-ae-2d/);
+      // The grid on show is the autoencoder's: its top-left tile is decode() of its corner.
+      const grid = await readCanvas(session, '#latent-grid');
+      const [corner] = await decode(session, [[-1.6448536, 1.6448536]]);
+      assert.ok(meanAbsDiff(tiles(grid)[0], corner) < TOLERANCE, 'the grid is not the shown model\'s');
+    } finally {
+      await session.close();
+    }
+  });
+
   test('the grid has axis labels in z and p, and the test set can be overlaid', async () => {
     const session = await open('&model=mnist-vae-2d');
     try {
