@@ -68,7 +68,14 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
             let engine = shown_engine(&session).await?;
             let latents =
                 flatten_vectors(&zs, engine.latent(), MAX_DECODE_POINTS, "decode(zs)", "latent vector").map_err(js_error)?;
-            let pixels = engine.decode_in_chunks(&latents, CHUNK).await.map_err(js_error)?;
+            let pixels = match engine.decode_in_chunks(&latents, CHUNK).await {
+                Ok(pixels) => pixels,
+                // A lost WebGPU device: once the page has restarted it, once more.
+                Err(error) => match session.after_restart(&engine).await {
+                    Some(engine) => engine.decode_in_chunks(&latents, CHUNK).await.map_err(js_error)?,
+                    None => return Err(js_error(error)),
+                },
+            };
             Ok(Float32Array::from(pixels.as_slice()).into())
         })
     });
@@ -84,7 +91,13 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
             if let Some(bad) = pixels.iter().find(|v| !(0.0..=1.0).contains(*v)) {
                 return Err(js_error(format!("encode(images) takes pixel values in [0, 1], got {bad}")));
             }
-            let encoded = engine.encode_in_chunks(&pixels, CHUNK).await.map_err(js_error)?;
+            let encoded = match engine.encode_in_chunks(&pixels, CHUNK).await {
+                Ok(encoded) => encoded,
+                Err(error) => match session.after_restart(&engine).await {
+                    Some(engine) => engine.encode_in_chunks(&pixels, CHUNK).await.map_err(js_error)?,
+                    None => return Err(js_error(error)),
+                },
+            };
             let latent = engine.latent();
             let result = Object::new();
             Reflect::set(&result, &"mu".into(), &nested(&encoded.mean, latent))?;

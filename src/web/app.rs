@@ -157,6 +157,13 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
     }
 
     session.set_switcher(move |name| requested.set(name));
+    // A lost WebGPU device: the session restarts it (or moves to the CPU); the page says
+    // so, and the views draw again with the models on the new device.
+    session.watch_device(move |message, kind| {
+        notices.update(|n| n.push(Notice::always(message)));
+        backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None }));
+        views.shown.update(|_| {});
+    });
     let generation = Rc::new(Cell::new(0u64));
     let first = Rc::new(Cell::new(true));
     let for_switch = session.clone();

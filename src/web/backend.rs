@@ -60,6 +60,12 @@ pub async fn init_webgpu() -> Result<Device, String> {
         .map_err(|error| format!("WebGPU could not start: {error}"))
 }
 
+/// Whether `device` computes and reads back (a new WebGPU device after a lost one may
+/// be unusable too).
+pub async fn works(device: &Device) -> bool {
+    Tensor::<1>::from_floats([1.0, 2.0], device).sum().into_data_async().await.is_ok()
+}
+
 /// Picks the backend: the one `requested`, or WebGPU with a CPU fallback.
 pub async fn choose(requested: Option<BackendKind>) -> Result<ChosenDevice, String> {
     match requested {

@@ -1,5 +1,8 @@
 //! A loaded model on the chosen device, and what the page asks of it.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use burn::prelude::*;
 
 use super::backend::{BackendKind, ChosenDevice};
@@ -13,6 +16,18 @@ pub struct Engine {
     pub device: Device,
     pub backend: BackendKind,
     pub manifest: Manifest,
+    /// The weight file it was loaded from, to load again on a new device.
+    weights: Rc<Vec<u8>>,
+}
+
+thread_local! {
+    /// Told when a WebGPU operation fails (the session restarts the device).
+    static DEVICE_FAILED: RefCell<Option<Rc<dyn Fn(String)>>> = RefCell::new(None);
+}
+
+/// Calls `watch` whenever a model's WebGPU operation fails: the device may be lost.
+pub fn watch_device_failures(watch: impl Fn(String) + 'static) {
+    DEVICE_FAILED.with(|slot| *slot.borrow_mut() = Some(Rc::new(watch)));
 }
 
 /// Steps of loading a model, reported to the page as they happen.
@@ -60,6 +75,19 @@ impl Engine {
             device: chosen.device.clone(),
             backend: chosen.kind,
             manifest,
+            weights: Rc::new(bytes.to_vec()),
+        })
+    }
+
+    /// The same model loaded again onto another device (after the first was lost).
+    pub fn on_device(&self, chosen: &ChosenDevice) -> Result<Engine, String> {
+        let model = weights::load_model(&self.manifest, &self.weights, &chosen.device).map_err(|e| e.to_string())?;
+        Ok(Engine {
+            model,
+            device: chosen.device.clone(),
+            backend: chosen.kind,
+            manifest: self.manifest.clone(),
+            weights: self.weights.clone(),
         })
     }
 
@@ -68,7 +96,13 @@ impl Engine {
     }
 
     fn failed(&self, doing: &str, error: impl std::fmt::Debug) -> String {
-        format!("the {} backend failed while {doing}: {error:?}", self.backend.label())
+        let message = format!("the {} backend failed while {doing}: {error:?}", self.backend.label());
+        if self.backend == BackendKind::WebGpu {
+            if let Some(watch) = DEVICE_FAILED.with(|slot| slot.borrow().clone()) {
+                watch(message.clone());
+            }
+        }
+        message
     }
 
     /// Decodes latent points (`latents` holds n × latent values, point by point) in one

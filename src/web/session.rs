@@ -2,7 +2,7 @@
 //! (kept, so that switching back is instant), their latent maps and histories, the
 //! model on show, and the promises that wait for it.
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use js_sys::{Function, Promise};
 use wasm_bindgen::JsValue;
 
-use super::backend::ChosenDevice;
+use super::backend::{self, BackendKind, ChosenDevice};
 use super::engine::{self, Engine, LoadStep};
 use super::fetch;
 use crate::artifacts::{History, LatentMap};
@@ -25,7 +25,11 @@ pub struct Session {
 
 #[derive(Default)]
 struct Inner {
-    backend: OnceCell<ChosenDevice>,
+    backend: RefCell<Option<ChosenDevice>>,
+    /// Whether the page is restarting a failed WebGPU device.
+    recovering: Cell<bool>,
+    /// Told, in words, what became of a restart (set by the page).
+    on_recovered: RefCell<Option<Rc<dyn Fn(String, BackendKind)>>>,
     manifests: RefCell<HashMap<String, Arc<Manifest>>>,
     engines: RefCell<HashMap<String, Rc<Engine>>>,
     maps: RefCell<HashMap<String, Arc<LatentMap>>>,
@@ -58,11 +62,85 @@ impl Session {
     }
 
     pub fn set_backend(&self, chosen: ChosenDevice) {
-        let _ = self.inner.backend.set(chosen);
+        *self.inner.backend.borrow_mut() = Some(chosen);
     }
 
-    pub fn backend(&self) -> Option<&ChosenDevice> {
-        self.inner.backend.get()
+    pub fn backend(&self) -> Option<ChosenDevice> {
+        self.inner.backend.borrow().clone()
+    }
+
+    /// Restarts the backend when a WebGPU operation fails, and tells `on_recovered`.
+    pub fn watch_device(&self, on_recovered: impl Fn(String, BackendKind) + 'static) {
+        *self.inner.on_recovered.borrow_mut() = Some(Rc::new(on_recovered));
+        let session = self.clone();
+        engine::watch_device_failures(move |error| session.recover_device(error));
+    }
+
+    /// After a WebGPU failure (a lost device): starts a new device, or the CPU backend when
+    /// that fails, and loads every model loaded so far onto it. Runs once at a time.
+    fn recover_device(&self, error: String) {
+        if self.inner.recovering.replace(true) {
+            return;
+        }
+        let session = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let (message, kind) = session.restart_backend(&error).await;
+            session.inner.recovering.set(false);
+            let notify = session.inner.on_recovered.borrow().clone();
+            if let Some(notify) = notify {
+                notify(message, kind);
+            }
+        });
+    }
+
+    async fn restart_backend(&self, error: &str) -> (String, BackendKind) {
+        let (chosen, how) = match backend::init_webgpu().await {
+            Ok(device) if backend::works(&device).await => {
+                (ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None }, "started a new WebGPU device")
+            }
+            outcome => {
+                let why = outcome.err().unwrap_or_else(|| "a new WebGPU device does not compute either".to_string());
+                let reason = format!("the WebGPU device was lost and could not be restarted ({why})");
+                (ChosenDevice { device: burn::prelude::Device::flex(), kind: BackendKind::Cpu, fallback_reason: Some(reason) }, "moved to the CPU backend")
+            }
+        };
+        let loaded: Vec<(String, Rc<Engine>)> = self.inner.engines.borrow().iter().map(|(n, e)| (n.clone(), e.clone())).collect();
+        let mut moved = HashMap::new();
+        let mut lost = Vec::new();
+        for (name, engine) in loaded {
+            match engine.on_device(&chosen) {
+                Ok(engine) => {
+                    moved.insert(name, Rc::new(engine));
+                }
+                Err(_) => lost.push(name),
+            }
+        }
+        let shown = self.shown().and_then(|engine| moved.get(&engine.manifest.name).cloned());
+        *self.inner.engines.borrow_mut() = moved;
+        *self.inner.shown.borrow_mut() = shown;
+        let kind = chosen.kind;
+        self.set_backend(chosen);
+        let first_line = error.lines().next().unwrap_or(error);
+        let mut message = format!("The WebGPU device failed ({first_line}): the page {how} and loaded its models again.");
+        if !lost.is_empty() {
+            message.push_str(&format!(" These could not be loaded again: {}.", lost.join(", ")));
+        }
+        (message, kind)
+    }
+
+    /// For a request that failed on `engine`: waits for a device restart under way and
+    /// returns the model on show if it now runs elsewhere, to try once more.
+    pub async fn after_restart(&self, engine: &Rc<Engine>) -> Option<Rc<Engine>> {
+        if engine.backend != BackendKind::WebGpu {
+            return None;
+        }
+        for _ in 0..1500 {
+            if !self.inner.recovering.get() {
+                break;
+            }
+            gloo_timers::future::TimeoutFuture::new(20).await;
+        }
+        self.shown().filter(|now| !Rc::ptr_eq(now, engine))
     }
 
     /// The model the page shows now.
@@ -93,7 +171,7 @@ impl Session {
         }
         let manifest = self.manifest(name).await?;
         let chosen = self.backend().ok_or("the compute backend has not started")?;
-        let engine = Rc::new(engine::load((*manifest).clone(), chosen, report).await?);
+        let engine = Rc::new(engine::load((*manifest).clone(), &chosen, report).await?);
         self.inner.engines.borrow_mut().insert(name.to_string(), engine.clone());
         Ok(engine)
     }
@@ -205,7 +283,7 @@ impl Session {
     pub fn register_model(&self, manifest: Manifest, bytes: &[u8], map: Option<LatentMap>) -> Result<String, String> {
         let chosen = self.backend().ok_or("the compute backend has not started")?;
         let name = manifest.name.clone();
-        let engine = Rc::new(Engine::from_bytes(manifest.clone(), bytes, chosen)?);
+        let engine = Rc::new(Engine::from_bytes(manifest.clone(), bytes, &chosen)?);
         self.inner.manifests.borrow_mut().insert(name.clone(), Arc::new(manifest));
         self.inner.engines.borrow_mut().insert(name.clone(), engine);
         match map {

@@ -130,6 +130,49 @@ describe('the 15×15 grid in headless Chromium', () => {
     }
   });
 
+  test('a lost WebGPU device: the page says so, starts again, and decodes the same pixels', async (t) => {
+    const session = await openBrowser({ webgpu: true });
+    try {
+      // Keep every GPUDevice the page asks for, so the test can destroy it.
+      await session.page.addInitScript(() => {
+        if (!globalThis.GPUAdapter) return;
+        const requestDevice = GPUAdapter.prototype.requestDevice;
+        GPUAdapter.prototype.requestDevice = async function (...args) {
+          const device = await requestDevice.apply(this, args);
+          (window.gpuDevices ??= []).push(device);
+          return device;
+        };
+      });
+      await session.goto(`${site.url}?backend=webgpu&model=mnist-vae-2d`);
+      if (!(await session.run('return !!(navigator.gpu && await navigator.gpu.requestAdapter());'))) {
+        t.skip('this headless Chromium offers no WebGPU adapter');
+        return;
+      }
+      await session.run('await window.latentlab.ready;');
+      assert.equal(await session.run('return window.latentlab.backend();'), 'webgpu');
+      const point = [[0.5, -0.5]];
+      const [before] = await decode(session, point);
+      // Lose the device; if the page started a new WebGPU device, lose that one too.
+      for (let loss = 1; loss <= 2; loss++) {
+        if (loss > 1 && (await session.run('return window.latentlab.backend();')) !== 'webgpu') break;
+        await session.run('window.gpuDevices.forEach((device) => device.destroy());');
+        const [after] = await decode(session, point);
+        assert.ok(meanAbsDiff(after, before) < 2 / 255, `after loss ${loss} the page decodes other pixels`);
+        const notices = await waitFor(session, `[...document.querySelectorAll("[data-testid=notice]")].map((n) => n.textContent).filter((t) => t.includes("WebGPU device failed")).length >= ${loss} && document.querySelector("[data-testid=notice]").textContent`, 'the device notice');
+        assert.match(notices, /the page (started a new WebGPU device|moved to the CPU backend) and loaded its models again/);
+      }
+      const backend = await session.run('return window.latentlab.backend();');
+      assert.match(await session.run('return document.querySelector("[data-testid=backend]").textContent;'), backend === 'webgpu' ? /WebGPU/ : /CPU/);
+      // The views work on the new device: a slider move decodes.
+      await session.run(`const slider = document.querySelector('[data-testid=latent-slider]'); slider.value = "1.2";
+        slider.dispatchEvent(new Event('input', { bubbles: true }));`);
+      await waitFor(session, 'JSON.parse(document.getElementById("slider-decode").dataset.z || "null")?.[0]?.[0] === 1.2', 'the slider image');
+      saveScreenshot('device-lost', await session.screenshot());
+    } finally {
+      await session.close();
+    }
+  });
+
   test('decode() rejects malformed latent vectors with a clear message', async () => {
     const session = await openBrowser({ webgpu: false });
     try {
