@@ -5,7 +5,8 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use super::canvas::{paint_images, paint_loss_chart, paint_scatter, CLASS_COLOURS};
+use super::canvas::{paint_images, paint_loss_chart, paint_scatter};
+use super::map_view::class_legend;
 use super::settle;
 use super::lab_client::{Lab, LiveSnapshot};
 use crate::catalogue::{DatasetId, ShippedModel};
@@ -265,20 +266,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         })
     };
     let latent = move || s.settings.with(|st| st.latent);
-    let legend = move || {
-        s.heldout.with(|h| {
-            h.as_ref().map(|h| {
-                h.class_names
-                    .iter()
-                    .enumerate()
-                    .map(|(class, name)| {
-                        let colour = format!("background: {}", CLASS_COLOURS[class % 10]);
-                        view! { <li><span class="swatch" style=colour></span>{name.clone()}</li> }
-                    })
-                    .collect_view()
-            })
-        })
-    };
+    let legend = move || s.heldout.with(|h| h.as_ref().map(|h| class_legend(&h.class_names)));
     // For the person's letters: how many drawings sit nearest one of their own letter.
     let agreement = move || {
         if !s.run_settings.with(|r| r.as_ref().is_some_and(|r| r.letters)) {

@@ -27,6 +27,18 @@ fn space_of(shown: &Shown, which: MapSpace) -> Space {
     }
 }
 
+/// The legend's items: each class's colour on the maps, and its name.
+pub fn class_legend(class_names: &[String]) -> impl IntoView {
+    class_names
+        .iter()
+        .enumerate()
+        .map(|(class, name)| {
+            let colour = format!("background: {}", CLASS_COLOURS[class % 10]);
+            view! { <li><span class="swatch" style=colour></span>{name.clone()}</li> }
+        })
+        .collect_view()
+}
+
 #[component]
 pub fn MapView(session: Session, views: Views) -> impl IntoView {
     let map_canvas = NodeRef::<Canvas>::new();
@@ -159,21 +171,7 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
         Some((x / rect.width(), y / rect.height(), [z[0] as f32, z[1] as f32]))
     };
 
-    let legend = move || {
-        views.shown.with(|s| {
-            s.as_ref().map(|s| {
-                s.manifest
-                    .class_names
-                    .iter()
-                    .enumerate()
-                    .map(|(class, name)| {
-                        let colour = format!("background: {}", CLASS_COLOURS[class % 10]);
-                        view! { <li><span class="swatch" style=colour></span>{name.clone()}</li> }
-                    })
-                    .collect_view()
-            })
-        })
-    };
+    let legend = move || views.shown.with(|s| s.as_ref().map(|s| class_legend(&s.manifest.class_names)));
     let map_note = move || {
         views.shown.with(|s| {
             s.as_ref().and_then(|s| s.map.as_ref().err().cloned()).map(|why| view! { <p class="error">"No latent map: " {why}</p> })

@@ -16,7 +16,9 @@ const site = useSite('/crisp/');
  */
 const FRINGE_SHARE = `
   const [png, box, background, ink] = args;
-  const bitmap = await createImageBitmap(await (await fetch('data:image/png;base64,' + png)).blob());
+  // (Not fetched from a data: URL: the page's security policy allows fetches from the site only.)
+  const bytes = Uint8Array.from(atob(png), (c) => c.charCodeAt(0));
+  const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const ctx = canvas.getContext('2d');
   ctx.drawImage(bitmap, 0, 0);
