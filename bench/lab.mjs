@@ -15,8 +15,12 @@ const SITE = resolve(process.env.LATENTLAB_SITE ?? join(REPO, 'pkg'));
 const OUT = join(REPO, 'target', 'bench');
 const EPOCHS = Number(process.env.LAB_EPOCHS ?? 5);
 const FLUID_SECONDS = Number(process.env.LAB_FLUID_SECONDS ?? 30);
-// LAB_ONLY=throughput measures training throughput alone (both networks, both backends).
+// LAB_ONLY=throughput measures training throughput alone (both networks, both backends);
+// LAB_ONLY=memory the long run alone, of LAB_MEMORY_MINUTES (the issue's figure is 30) on
+// LAB_MEMORY_BACKEND (webgpu where offered, else cpu, unless set).
 const ONLY_THROUGHPUT = process.env.LAB_ONLY === 'throughput';
+const ONLY_MEMORY = process.env.LAB_ONLY === 'memory';
+const MEMORY_MINUTES = Number(process.env.LAB_MEMORY_MINUTES ?? 3);
 const progress = (text) => process.stderr.write(`bench lab: ${text}\n`);
 mkdirSync(OUT, { recursive: true });
 
@@ -120,6 +124,44 @@ async function epochs(url, backend) {
   }
 }
 
+/**
+ * Memory over a long run: the page's and the worker's wasm memory and the page's JS heap
+ * after a minute of training and at the end, sampled every 30 s. On WebGPU where the
+ * browser offers it (burn has reported GPU memory growing during training on wgpu), else
+ * on the CPU; the dense network, whose quick steps make the most allocations per minute.
+ */
+async function memory(url, minutes) {
+  const flags = ['--js-flags=--expose-gc', '--enable-precise-memory-info'];
+  let backend = process.env.LAB_MEMORY_BACKEND;
+  if (!backend) {
+    const probe = await openBrowser({ webgpu: true });
+    await probe.goto(`${url}?backend=cpu`);
+    backend = (await probe.run('return !!(navigator.gpu && await navigator.gpu.requestAdapter());')) ? 'webgpu' : 'cpu';
+    await probe.close();
+  }
+  const session = await openBrowser({ webgpu: backend === 'webgpu', extraArgs: flags });
+  try {
+    await session.goto(`${url}?backend=${backend}&model=mnist-vae-2d`);
+    await session.run('await window.latentlab.ready;');
+    await session.run('await window.latentlab.lab.start({dataset: "mnist", arch: "dense"});');
+    const samples = [];
+    const started = Date.now();
+    while (Date.now() - started < minutes * 60000) {
+      await new Promise((r) => setTimeout(r, 30000));
+      samples.push(await session.run(`if (window.gc) window.gc();
+        const status = window.latentlab.lab.status();
+        return { seconds: args[0], step: status.step, worker: status.memoryBytes, page: window.latentlab.wasmMemoryBytes(),
+                 heap: performance.memory?.usedJSHeapSize ?? null };`, (Date.now() - started) / 1000));
+      progress(`memory: ${JSON.stringify(samples.at(-1))}`);
+    }
+    await session.run('await window.latentlab.lab.pause();');
+    const after1 = samples.find((s) => s.seconds >= 60) ?? samples[0];
+    return { backend, minutes, first: after1, last: samples.at(-1), samples };
+  } finally {
+    await session.close();
+  }
+}
+
 /** The native trainer on the same 10,000 images, evaluated on the same 1,000 held-out images. */
 function native() {
   const started = Date.now();
@@ -151,6 +193,11 @@ function sizes() {
 const site = await serveSite(SITE, '/bench/');
 const results = { sizes: sizes() };
 try {
+  if (ONLY_MEMORY || MEMORY_MINUTES > 0) {
+    progress(`memory over ${MEMORY_MINUTES} minutes of training`);
+    results.memory = await memory(site.url, MEMORY_MINUTES);
+  }
+  if (!ONLY_MEMORY) {
   progress('throughput, CPU');
   results.throughput = [await throughput(site.url, 'cpu', 40), await throughput(site.url, 'cpu', 30, 'dense')];
   progress('throughput, WebGPU');
@@ -169,6 +216,7 @@ try {
     progress(`${EPOCHS} epochs natively`);
     results.native = native();
   }
+  }
 } finally {
   site.close();
 }
@@ -176,7 +224,7 @@ try {
 writeFileSync(join(OUT, 'lab.json'), JSON.stringify(results, null, 2));
 const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
 const lines = ['| measure | backend | median | p10–p90 | runs |', '| --- | --- | --- | --- | --- |'];
-for (const t of results.throughput) {
+for (const t of results.throughput ?? []) {
   const what = `training images/s (batch 100, ${t.arch} 2-D VAE)`;
   lines.push(t.error ? `| ${what} | ${t.backend} | failed: ${t.error} | | |`
     : `| ${what} | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} |`);
@@ -189,6 +237,14 @@ if (fl) {
   lines.push(`| Play → end of the first epoch (MNIST, 10,000 images) | cpu | ${f(results.browser.firstEpochSeconds)} s | | |`);
   lines.push(`| held-out −ELBO after ${EPOCHS} epochs, browser | cpu | ${f(results.browser.heldoutNegElbo, 2)} | | |`);
   lines.push(`| held-out −ELBO after ${EPOCHS} epochs, native trainer | flex, 2 threads | ${f(results.native.heldoutNegElbo, 2)} (${f(results.native.imagesPerSecond, 0)} images/s) | | |`);
+}
+const m = results.memory;
+if (m) {
+  const mb = (bytes) => (typeof bytes === 'number' ? `${(bytes / 1048576).toFixed(1)} MB` : '—');
+  lines.push('', `| memory over ${m.minutes} min of training (${m.backend}, dense) | at ${f(m.first.seconds, 0)} s (step ${m.first.step}) | at ${f(m.last.seconds, 0)} s (step ${m.last.step}) |`, '| --- | --- | --- |');
+  lines.push(`| worker wasm memory | ${mb(m.first.worker)} | ${mb(m.last.worker)} |`);
+  lines.push(`| page wasm memory | ${mb(m.first.page)} | ${mb(m.last.page)} |`);
+  lines.push(`| page JS heap | ${mb(m.first.heap)} | ${mb(m.last.heap)} |`);
 }
 lines.push('', '| file | raw | gzip | loaded |', '| --- | --- | --- | --- |');
 for (const [name, s] of Object.entries(results.sizes)) {

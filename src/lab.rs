@@ -303,6 +303,9 @@ pub struct LabStatus {
     pub train_images: usize,
     /// Something the person should know (a NaN, a clamped value), in words.
     pub message: Option<String>,
+    /// The size of the worker's wasm memory (for the benchmark's long run).
+    #[serde(default)]
+    pub memory_bytes: f64,
 }
 
 /// A picture of the model during training, for the live views and the scrubber.

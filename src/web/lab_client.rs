@@ -511,6 +511,7 @@ fn serde_wasm_status(status: &LabStatus) -> JsValue {
         "heldout": losses(&status.heldout),
         "trainImages": status.train_images,
         "message": status.message,
+        "memoryBytes": status.memory_bytes,
     });
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
 }
