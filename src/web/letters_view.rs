@@ -133,7 +133,7 @@ pub fn LettersPanel(lab: Lab) -> impl IntoView {
             Some(next) => {
                 let have = set.drawings.iter().filter(|d| d.label == next).count();
                 format!(
-                    "Next: a {next} ({have} of {SUGGESTED_PER_LETTER}). Three drawings of each of the five vowels (15 in all) \
+                    "Next: draw {next} ({have} of {SUGGESTED_PER_LETTER} so far). Three drawings of each of the five vowels (15 in all) \
                      make a good first run; other letters, and more drawings of each, work too."
                 )
             }

@@ -173,6 +173,27 @@ describe('the 15×15 grid in headless Chromium', () => {
     }
   });
 
+  test('left to choose, the page takes WebGPU only on a hardware adapter, and says why not', async (t) => {
+    const session = await openBrowser({ webgpu: true });
+    try {
+      await session.goto(site.url);
+      const adapter = await session.run('const a = await navigator.gpu?.requestAdapter(); return a ? { fallback: !!a.info?.isFallbackAdapter, architecture: a.info?.architecture ?? "" } : null;');
+      if (!adapter) {
+        t.skip('this headless Chromium offers no WebGPU adapter');
+        return;
+      }
+      await session.run('await window.latentlab.ready;');
+      const software = adapter.fallback || adapter.architecture.includes('swiftshader');
+      assert.equal(await session.run('return window.latentlab.backend();'), software ? 'cpu' : 'webgpu');
+      if (software) {
+        const why = await session.run('return document.querySelector("[data-testid=backend] + .note")?.textContent ?? document.body.textContent;');
+        assert.match(why, /WebGPU runs on a software adapter.*far slower than the CPU backend/);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
   test('decode() rejects malformed latent vectors with a clear message', async () => {
     const session = await openBrowser({ webgpu: false });
     try {

@@ -78,11 +78,13 @@ describe('the letters workshop', () => {
     const session = await open();
     try {
       assert.match(await text(session, 'letters-counts'), /No letters yet/);
-      assert.match(await text(session, 'letters-hint'), /Next: a A \(0 of 3\)/);
+      assert.match(await text(session, 'letters-hint'), /Next: draw A \(0 of 3 so far\)/);
       await drawVowels(session);
       assert.match(await text(session, 'letters-counts'), /15 drawings: A 3 · E 3 · I 3 · O 3 · U 3/);
       assert.match(await text(session, 'letters-hint'), /ready to train/);
       assert.equal(await labels(session), 'AEIOU'.repeat(3));
+      await session.run('document.getElementById("letters-title").scrollIntoView();');
+      saveScreenshot('letters-workshop', await session.screenshot());
       // Every thumbnail is the drawing as the model will see it: ink in a 28×28 input.
       const inks = await session.run(`return [...document.querySelectorAll("[data-testid=letter-card] canvas")].map((c) => {
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
