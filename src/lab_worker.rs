@@ -441,6 +441,7 @@ async fn train_once(run: &mut Run) -> bool {
 /// backend from the weights of the last snapshot.
 fn fall_back_to_cpu(run: &mut Run, error: &str) {
     let Some((bytes, step)) = run.backup.take() else { return };
+    let error = error.lines().next().unwrap_or(error);
     let device = Device::flex().autodiff();
     let config = run.settings.config();
     match weights::load_unchecked(&config, &bytes, &device) {
