@@ -17,7 +17,8 @@ const WARMUP = 5;
 /** Slow lines (software WebGPU) stop after this long, with at least MIN_RUNS runs. */
 const LINE_BUDGET_MS = Number(process.env.BENCH_LINE_BUDGET_MS ?? 60000);
 const MIN_RUNS = 5;
-const LEAK_DECODES = 10000;
+/** Single decodes in the CPU memory line (BENCH_DECODES=100000 for the long check). */
+const LEAK_DECODES = Number(process.env.BENCH_DECODES ?? 10000);
 const TFJS = join(REPO, 'bench', 'node_modules', '@tensorflow');
 
 mkdirSync(OUT, { recursive: true });
