@@ -81,13 +81,6 @@ fn post(message: &FromWorker, bytes: Option<Vec<u8>>) {
     }
 }
 
-fn wasm_memory_bytes() -> f64 {
-    Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
-        .ok()
-        .and_then(|buffer| buffer.dyn_into::<js_sys::ArrayBuffer>().ok())
-        .map_or(0.0, |buffer| f64::from(buffer.byte_length()))
-}
-
 fn now() -> f64 {
     js_sys::Date::now()
 }
@@ -227,7 +220,7 @@ fn send_status(run: &mut Run, idle: LabState) {
         heldout: run.heldout_losses,
         train_images: run.train.len(),
         message: run.message.clone(),
-        memory_bytes: wasm_memory_bytes(),
+        memory_bytes: crate::web::wasm_memory_bytes(),
     };
     post(&FromWorker::Status(status), None);
 }

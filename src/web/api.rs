@@ -139,12 +139,7 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     });
     Reflect::set(&api, &"use".into(), &use_model.into_js_value())?;
 
-    let memory = Closure::<dyn Fn() -> f64>::new(|| {
-        Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
-            .ok()
-            .and_then(|buffer| buffer.dyn_into::<js_sys::ArrayBuffer>().ok())
-            .map_or(0.0, |buffer| f64::from(buffer.byte_length()))
-    });
+    let memory = Closure::<dyn Fn() -> f64>::new(super::wasm_memory_bytes);
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
 
     Reflect::set(&api, &"lab".into(), &JsValue::from(lab_api(lab)?))?;

@@ -77,7 +77,6 @@ pub fn LettersPanel(lab: Lab) -> impl IntoView {
             Err(e) => message.set(Some(Err(format!("Not added: {e}.")))),
         }
     };
-    let add_on_enter = add;
     let save = move |_| {
         let json = letters.with_untracked(LetterSet::to_json);
         message.set(Some(
@@ -193,7 +192,7 @@ pub fn LettersPanel(lab: Lab) -> impl IntoView {
                             on:input=move |ev| label.set(event_target_value(&ev))
                             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                                 if ev.key() == "Enter" {
-                                    add_on_enter();
+                                    add();
                                 }
                             } />
                     </label>

@@ -70,6 +70,15 @@ fn show_internal_error(what: &str) {
 
 /// For an action started from the page whose outcome the page shows in words: waits on its
 /// promise, so a rejection is handled and never reaches the console as an uncaught error.
+/// The size of this wasm module's memory (the page's or the lab worker's), in bytes.
+pub fn wasm_memory_bytes() -> f64 {
+    use wasm_bindgen::JsCast;
+    js_sys::Reflect::get(&wasm_bindgen::memory(), &"buffer".into())
+        .ok()
+        .and_then(|buffer| buffer.dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |buffer| f64::from(buffer.byte_length()))
+}
+
 pub(crate) fn settle(promise: js_sys::Promise) {
     wasm_bindgen_futures::spawn_local(async move {
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
