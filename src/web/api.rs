@@ -45,9 +45,6 @@ use crate::data::IMAGE_PIXELS;
 const MAX_DECODE_POINTS: u32 = 10_000;
 /// The most images one `encode` call takes.
 const MAX_ENCODE_IMAGES: u32 = 2_000;
-/// Points or images per batch: between batches the page gets the thread back (on the
-/// CPU backend, 256 convolutional decodes take ~0.7 s; the 225-point grid stays one batch).
-const CHUNK: usize = 256;
 
 pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     let api = Object::new();
@@ -68,11 +65,11 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
             let engine = shown_engine(&session).await?;
             let latents =
                 flatten_vectors(&zs, engine.latent(), MAX_DECODE_POINTS, "decode(zs)", "latent vector").map_err(js_error)?;
-            let pixels = match engine.decode_in_chunks(&latents, CHUNK).await {
+            let pixels = match engine.decode(&latents).await {
                 Ok(pixels) => pixels,
                 // A lost WebGPU device: once the page has restarted it, once more.
                 Err(error) => match session.after_restart(&engine).await {
-                    Some(engine) => engine.decode_in_chunks(&latents, CHUNK).await.map_err(js_error)?,
+                    Some(engine) => engine.decode(&latents).await.map_err(js_error)?,
                     None => return Err(js_error(error)),
                 },
             };
@@ -91,10 +88,10 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
             if let Some(bad) = pixels.iter().find(|v| !(0.0..=1.0).contains(*v)) {
                 return Err(js_error(format!("encode(images) takes pixel values in [0, 1], got {bad}")));
             }
-            let encoded = match engine.encode_in_chunks(&pixels, CHUNK).await {
+            let encoded = match engine.encode(&pixels).await {
                 Ok(encoded) => encoded,
                 Err(error) => match session.after_restart(&engine).await {
-                    Some(engine) => engine.encode_in_chunks(&pixels, CHUNK).await.map_err(js_error)?,
+                    Some(engine) => engine.encode(&pixels).await.map_err(js_error)?,
                     None => return Err(js_error(error)),
                 },
             };

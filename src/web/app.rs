@@ -320,7 +320,7 @@ async fn show_model(
         next_frame().await;
         let started = now_millis();
         let latents: Vec<f32> = default_latent_grid().into_iter().flatten().collect();
-        let pixels = engine.decode(latents).await?;
+        let pixels = engine.decode(&latents).await?;
         decode_millis = now_millis() - started;
         Some(Arc::new(pixels))
     } else {

@@ -72,7 +72,7 @@ async fn load_column(session: &Session, model: ShippedModel) -> Result<Column, S
     let engine = session.engine(&name, |_| {}).await?;
     let map = session.latent_map(&name).await?;
     let latents: Vec<f32> = default_latent_grid().into_iter().flatten().collect();
-    let grid = Arc::new(engine.decode(latents).await?);
+    let grid = Arc::new(engine.decode(&latents).await?);
     let metrics = engine.manifest.test_metrics;
     let score = match model.variant.kind() {
         "ae" => format!("test reconstruction {:.1} nats (no KL term)", metrics.reconstruction),

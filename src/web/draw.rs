@@ -61,7 +61,7 @@ pub fn DrawPanel(session: Session, views: Views) -> impl IntoView {
             encodes.submit(async move {
                 let outcome = async {
                     let encoded = engine.encode(&input).await?;
-                    let reconstruction = engine.decode(encoded.mean.clone()).await?;
+                    let reconstruction = engine.decode(&encoded.mean).await?;
                     Ok::<_, String>(Drawn {
                         input: Arc::new(input),
                         reconstruction: Arc::new(reconstruction),

@@ -59,7 +59,7 @@ pub fn InterpolationPanel(session: Session, views: Views) -> impl IntoView {
         let points = interpolation_path(&start.mu, &end.mu, steps, kind);
         views.path.set(points.clone());
         decodes.submit(async move {
-            match engine.decode(points.concat()).await {
+            match engine.decode(&points.concat()).await {
                 Ok(pixels) => {
                     error.set(paint_images(&canvas, &pixels, points.len()).err());
                     tag_points(&canvas, &points);

@@ -106,7 +106,7 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
             return;
         };
         preview_decodes.submit(async move {
-            if let Ok(pixels) = engine.decode(z.to_vec()).await {
+            if let Ok(pixels) = engine.decode(&z).await {
                 let _ = paint_images(&canvas, &pixels, 1);
             }
         });
@@ -148,7 +148,7 @@ pub fn MapView(session: Session, views: Views) -> impl IntoView {
             return;
         };
         pinned_decodes.submit(async move {
-            match engine.decode(z.to_vec()).await {
+            match engine.decode(&z).await {
                 Ok(pixels) => {
                     error.set(paint_images(&canvas, &pixels, 1).err());
                     tag_points(&canvas, &[z.to_vec()]);

@@ -68,8 +68,6 @@ fn show_internal_error(what: &str) {
     let _ = body.prepend_with_node_1(&banner);
 }
 
-/// For an action started from the page whose outcome the page shows in words: waits on its
-/// promise, so a rejection is handled and never reaches the console as an uncaught error.
 /// The size of this wasm module's memory (the page's or the lab worker's), in bytes.
 pub fn wasm_memory_bytes() -> f64 {
     use wasm_bindgen::JsCast;
@@ -79,6 +77,30 @@ pub fn wasm_memory_bytes() -> f64 {
         .map_or(0.0, |buffer| f64::from(buffer.byte_length()))
 }
 
+/// Hands the thread back to the page (input, painting) and resumes soon after: with
+/// `scheduler.yield()` where the browser has it (it resumes ahead of other tasks and is
+/// not clamped as nested timeouts are), else with a zero timeout.
+pub async fn yield_to_page() {
+    use wasm_bindgen::JsCast;
+    let global = js_sys::global();
+    let scheduled = js_sys::Reflect::get(&global, &"scheduler".into())
+        .ok()
+        .filter(|scheduler| scheduler.is_object())
+        .and_then(|scheduler| {
+            let method = js_sys::Reflect::get(&scheduler, &"yield".into()).ok()?;
+            let method = method.dyn_into::<js_sys::Function>().ok()?;
+            method.call0(&scheduler).ok()?.dyn_into::<js_sys::Promise>().ok()
+        });
+    match scheduled {
+        Some(promise) => {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+        None => gloo_timers::future::TimeoutFuture::new(0).await,
+    }
+}
+
+/// For an action started from the page whose outcome the page shows in words: waits on its
+/// promise, so a rejection is handled and never reaches the console as an uncaught error.
 pub(crate) fn settle(promise: js_sys::Promise) {
     wasm_bindgen_futures::spawn_local(async move {
         let _ = wasm_bindgen_futures::JsFuture::from(promise).await;

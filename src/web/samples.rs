@@ -38,7 +38,7 @@ pub fn SamplesPanel(session: Session, views: Views) -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            match engine.decode(samples.concat()).await {
+            match engine.decode(&samples.concat()).await {
                 Ok(pixels) => {
                     error.set(paint_images(&canvas, &pixels, COLUMNS).err());
                     tag_points(&canvas, &samples);

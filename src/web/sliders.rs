@@ -42,7 +42,7 @@ pub fn SliderPanel(session: Session, views: Views) -> impl IntoView {
             return;
         };
         decodes.submit(async move {
-            match engine.decode(z.clone()).await {
+            match engine.decode(&z).await {
                 Ok(pixels) => {
                     error.set(paint_images(&canvas, &pixels, 1).err());
                     tag_points(&canvas, &[z]);

@@ -38,7 +38,7 @@ pub fn TraversalPanel(session: Session, views: Views) -> impl IntoView {
             // Let the sliders' own image reach the screen first: on the CPU backend all
             // decodes share one thread, and the strip costs eleven of them.
             next_frame().await;
-            match engine.decode(points.concat()).await {
+            match engine.decode(&points.concat()).await {
                 Ok(pixels) => {
                     error.set(paint_images(&canvas, &pixels, points.len()).err());
                     tag_points(&canvas, &points);

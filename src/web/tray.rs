@@ -49,7 +49,7 @@ pub async fn test_image_item(session: &Session, model: &str, index: usize, id: u
             input: Some(image),
         });
     }
-    let thumbnail = Arc::new(engine.decode(mu.clone()).await?);
+    let thumbnail = Arc::new(engine.decode(&mu).await?);
     Ok(TrayItem {
         id,
         label,
