@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { openBrowser } from '../tests/e2e/browser.mjs';
 import { serveSite } from '../tests/e2e/server.mjs';
+import { LOAD_TFJS, USE_TFJS_BACKEND, tfjsAssets } from './tfjs.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SITE = resolve(process.env.LATENTLAB_SITE ?? join(REPO, 'pkg'));
@@ -20,6 +21,14 @@ const FLUID_SECONDS = Number(process.env.LAB_FLUID_SECONDS ?? 30);
 // LAB_MEMORY_BACKEND (webgpu where offered, else cpu, unless set).
 const ONLY_THROUGHPUT = process.env.LAB_ONLY === 'throughput';
 const ONLY_MEMORY = process.env.LAB_ONLY === 'memory';
+// LAB_ONLY=peer: the TensorFlow.js training peer alone (LAB_PEER_SECONDS per line).
+const ONLY_PEER = process.env.LAB_ONLY === 'peer';
+const PEER_SECONDS = Number(process.env.LAB_PEER_SECONDS ?? 30);
+const ARCHS = ['conv', 'dense'];
+/** The tfjs backends the peer trains on: wasm and its plain-JS cpu (the CPU class), WebGL and WebGPU. */
+const PEER_BACKENDS = ['wasm', 'cpu', 'webgl', 'webgpu'];
+/** The relative difference in a loss the check allows between latentlab and the peer. */
+const CHECK_TOLERANCE = 1e-3;
 const MEMORY_MINUTES = Number(process.env.LAB_MEMORY_MINUTES ?? 3);
 const progress = (text) => process.stderr.write(`bench lab: ${text}\n`);
 mkdirSync(OUT, { recursive: true });
@@ -162,6 +171,86 @@ async function memory(url, minutes) {
   }
 }
 
+/** One repeatable training step per network, written by the native build (see `export-training-check`). */
+function trainingChecks() {
+  const checks = {};
+  for (const arch of ARCHS) {
+    const file = join(OUT, `training-check-${arch}.json`);
+    execFileSync(join(REPO, 'target', 'release', 'latentlab'), ['export-training-check', '--arch', arch, '--out', file], { cwd: REPO });
+    checks[arch] = { file, native: JSON.parse(readFileSync(file, 'utf8')) };
+  }
+  return checks;
+}
+
+/**
+ * The peer: TensorFlow.js training the same networks from the same parameters, at the
+ * same batch, with the same loss and Adam, in the same browser, on each of its backends.
+ * First the check (from the same weights, one step on the same batch with the same ε: the
+ * loss terms before and after must match the native step's), then images/s.
+ */
+async function peerTraining(url, checks) {
+  const lines = [];
+  // A session per tfjs backend: a backend that brings the tab down loses its own lines only.
+  for (const backend of PEER_BACKENDS) {
+    const session = await openBrowser({ webgpu: true, bypassCSP: true });
+    try {
+      await session.goto(`${url}?backend=cpu&model=mnist-vae-2d`);
+      await session.run('await window.latentlab.ready;');
+      await session.run(LOAD_TFJS);
+      if (!(await session.run(USE_TFJS_BACKEND, backend))) {
+        for (const arch of ARCHS) lines.push({ arch, backend, error: 'not available in this browser' });
+        continue;
+      }
+      for (const arch of ARCHS) {
+        progress(`peer: tfjs ${backend}, ${arch}`);
+        const result = await session.run(`
+          window.peerCheck = await (await fetch('bench/training-check-${arch}.json')).json();
+          let trainer;
+          try {
+            trainer = window.buildPeerTrainer(tf, window.peerCheck);
+            const check = await trainer.check();
+            const times = [];
+            await trainer.train(1);
+            const started = performance.now();
+            for (let i = 2; times.length < 30 && (times.length < 3 || performance.now() - started < args[0]); i++) {
+              const t0 = performance.now();
+              await trainer.train(i);
+              times.push(performance.now() - t0);
+            }
+            return { check, times };
+          } catch (e) {
+            return { error: String(e.message ?? e).split('\\n')[0] };
+          } finally {
+            trainer?.dispose();
+          }`, PEER_SECONDS * 1000).catch((error) => ({ error: `the browser tab failed (${error.message.split('\n')[0]})` }));
+        lines.push(peerLine(arch, backend, result, checks[arch].native));
+        progress(`peer: ${JSON.stringify(lines.at(-1).error ?? lines.at(-1).median)}`);
+        if (result.error?.startsWith('the browser tab failed')) break;
+      }
+    } finally {
+      await session.close().catch(() => {});
+    }
+  }
+  return lines;
+}
+
+/** A peer run's line: images/s, and how far its check lands from the native step's losses. */
+function peerLine(arch, backend, result, native) {
+  if (result.error) return { arch, backend, error: result.error };
+  const relative = (ours, theirs) => Math.abs(ours - theirs) / Math.max(Math.abs(ours), 1e-6);
+  const total = (t) => t.reconstruction + native.beta * t.kl;
+  const differences = {
+    before: relative(total(native.before), total(result.check.before)),
+    step: relative(total(native.before), result.check.stepLoss),
+    after: relative(total(native.after), total(result.check.after)),
+  };
+  return {
+    arch, backend, check: result.check, differences,
+    checkPassed: Math.max(...Object.values(differences)) <= CHECK_TOLERANCE,
+    ...quantiles(result.times.map((ms) => (1000 * native.batch) / ms)),
+  };
+}
+
 /** The native trainer on the same 10,000 images, evaluated on the same 1,000 held-out images. */
 function native() {
   const started = Date.now();
@@ -190,25 +279,34 @@ function sizes() {
   return files;
 }
 
-const site = await serveSite(SITE, '/bench/');
+const checks = ONLY_MEMORY ? {} : trainingChecks();
+const site = await serveSite(SITE, '/bench/', {
+  ...tfjsAssets(REPO),
+  ...Object.fromEntries(Object.entries(checks).map(([arch, c]) => [`bench/training-check-${arch}.json`, readFileSync(c.file)])),
+});
 const results = { sizes: sizes() };
 try {
-  if (ONLY_MEMORY || MEMORY_MINUTES > 0) {
+  if (ONLY_MEMORY || (!ONLY_PEER && !ONLY_THROUGHPUT && MEMORY_MINUTES > 0)) {
     progress(`memory over ${MEMORY_MINUTES} minutes of training`);
     results.memory = await memory(site.url, MEMORY_MINUTES);
   }
-  if (!ONLY_MEMORY) {
-  progress('throughput, CPU');
-  results.throughput = [await throughput(site.url, 'cpu', 40), await throughput(site.url, 'cpu', 30, 'dense')];
-  progress('throughput, WebGPU');
-  for (const arch of ['conv', 'dense']) {
-    try {
-      results.throughput.push(await throughput(site.url, 'webgpu', 60, arch));
-    } catch (error) {
-      results.throughput.push({ backend: 'webgpu', arch, error: String(error.message ?? error) });
+  if (!ONLY_MEMORY && !ONLY_PEER) {
+    progress('throughput, CPU');
+    results.throughput = [await throughput(site.url, 'cpu', 40), await throughput(site.url, 'cpu', 30, 'dense')];
+    progress('throughput, WebGPU');
+    for (const arch of ARCHS) {
+      try {
+        results.throughput.push(await throughput(site.url, 'webgpu', 60, arch));
+      } catch (error) {
+        results.throughput.push({ backend: 'webgpu', arch, error: String(error.message ?? error) });
+      }
     }
   }
-  if (!ONLY_THROUGHPUT) {
+  if (!ONLY_MEMORY) {
+    results.peer = await peerTraining(site.url, checks);
+    results.nativeSteps = Object.fromEntries(ARCHS.map((arch) => [arch, { threads: checks[arch].native.native_threads, ...checks[arch].native.native_step_ms }]));
+  }
+  if (!ONLY_MEMORY && !ONLY_PEER && !ONLY_THROUGHPUT) {
     progress('fluidity while training (CPU)');
     results.fluidity = await fluidity(site.url);
     progress(`${EPOCHS} epochs in the page (CPU)`);
@@ -216,19 +314,43 @@ try {
     progress(`${EPOCHS} epochs natively`);
     results.native = native();
   }
-  }
 } finally {
   site.close();
 }
 
 writeFileSync(join(OUT, 'lab.json'), JSON.stringify(results, null, 2));
 const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
-const lines = ['| measure | backend | median | p10–p90 | runs |', '| --- | --- | --- | --- | --- |'];
-for (const t of results.throughput ?? []) {
-  const what = `training images/s (batch 100, ${t.arch} 2-D VAE)`;
-  lines.push(t.error ? `| ${what} | ${t.backend} | failed: ${t.error} | | |`
-    : `| ${what} | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} |`);
+const lines = [];
+if (results.throughput || results.peer) {
+  // Images/s per network and backend: latentlab in its worker, the tfjs peer, the native trainer.
+  const PEER_CLASS = { cpu: ['wasm', 'cpu'], webgpu: ['webgpu', 'webgl'] };
+  lines.push('| training images/s (batch 100, 2-D VAE) | who | backend | median | p10–p90 | runs | ours ÷ tfjs (same class) |', '| --- | --- | --- | --- | --- | --- | --- |');
+  for (const arch of ARCHS) {
+    for (const t of (results.throughput ?? []).filter((t) => t.arch === arch)) {
+      if (t.error) { lines.push(`| ${arch} | latentlab | ${t.backend} | failed: ${t.error} | | | |`); continue; }
+      const ratios = PEER_CLASS[t.backend].map((b) => (results.peer ?? []).find((p) => p.arch === arch && p.backend === b && !p.error))
+        .filter(Boolean).map((p) => `${(t.median / p.median).toFixed(2)} (tfjs ${p.backend})`);
+      lines.push(`| ${arch} | latentlab (lab worker) | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} | ${ratios.join(', ')} |`);
+    }
+    for (const p of (results.peer ?? []).filter((p) => p.arch === arch)) {
+      lines.push(p.error ? `| ${arch} | tfjs | ${p.backend} | cannot train: ${p.error} | | | |`
+        : `| ${arch} | tfjs (page) | ${p.backend} | ${f(p.median)} | ${f(p.p10)}–${f(p.p90)} | ${p.runs} | |`);
+    }
+    const n = results.nativeSteps?.[arch];
+    if (n) lines.push(`| ${arch} | native trainer | flex, ${n.threads} threads | ${f(100000 / n.median)} | ${f(100000 / n.p90)}–${f(100000 / n.p10)} | ${n.runs} | |`);
+  }
+  const checked = (results.peer ?? []).filter((p) => p.check);
+  if (checked.length) {
+    const loss = (t) => t.reconstruction + (checks.conv?.native.beta ?? 1) * t.kl;
+    lines.push('', `| the peer's check: one step from the same weights, same batch and ε | tfjs backend | loss before, ours / tfjs | loss after one Adam step, ours / tfjs | largest relative difference | within ${CHECK_TOLERANCE} |`, '| --- | --- | --- | --- | --- | --- |');
+    for (const p of checked) {
+      const native = checks[p.arch].native;
+      lines.push(`| ${p.arch} | ${p.backend} | ${f(loss(native.before), 3)} / ${f(loss(p.check.before), 3)} | ${f(loss(native.after), 3)} / ${f(loss(p.check.after), 3)} | ${Math.max(...Object.values(p.differences)).toExponential(1)} | ${p.checkPassed ? 'yes' : 'NO'} |`);
+    }
+  }
+  lines.push('');
 }
+lines.push('| measure | backend | median | p10–p90 | runs |', '| --- | --- | --- | --- | --- |');
 const fl = results.fluidity;
 if (fl) {
   lines.push(`| slider input → frame while training | cpu | ${f(fl.slider.median)} ms | ${f(fl.slider.p10)}–${f(fl.slider.p90)} ms | ${fl.slider.runs} |`);

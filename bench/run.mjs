@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { openBrowser } from '../tests/e2e/browser.mjs';
 import { serveSite } from '../tests/e2e/server.mjs';
+import { LOAD_TFJS, USE_TFJS_BACKEND, tfjsAssets } from './tfjs.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SITE = resolve(process.env.LATENTLAB_SITE ?? join(REPO, 'pkg'));
@@ -19,7 +20,6 @@ const LINE_BUDGET_MS = Number(process.env.BENCH_LINE_BUDGET_MS ?? 60000);
 const MIN_RUNS = 5;
 /** Single decodes in the CPU memory line (BENCH_DECODES=100000 for the long check). */
 const LEAK_DECODES = Number(process.env.BENCH_DECODES ?? 10000);
-const TFJS = join(REPO, 'bench', 'node_modules', '@tensorflow');
 
 mkdirSync(OUT, { recursive: true });
 /** Chromium flags for the memory lines: a callable gc() and unrounded heap sizes. */
@@ -151,25 +151,14 @@ async function measureMemory(session, backend, decodes) {
 }
 
 async function measureTfjs(session, decoderJson, results) {
-  await session.run(`
-    const load = (src) => new Promise((resolve, reject) => {
-      const script = document.createElement('script'); script.src = src; script.onload = resolve; script.onerror = () => reject(new Error('could not load ' + src));
-      document.head.appendChild(script);
-    });
-    await load('bench/tf.min.js');
-    await load('bench/tf-backend-wasm.min.js');
-    await load('bench/tf-backend-webgpu.min.js');
-    await load('bench/peer.js');
-    tf.wasm.setWasmPaths(new URL('bench/', location.href).href);
+  await session.run(`${LOAD_TFJS}
     window.peerParameters = await (await fetch('bench/decoder.json')).json();`);
   const peer = [];
   // tfjs's plain-JS 'cpu' backend is far slower than its wasm one; BENCH_TFJS_CPU=1 adds it.
   for (const backend of ['wasm', 'webgl', 'webgpu', ...(process.env.BENCH_TFJS_CPU ? ['cpu'] : [])]) {
     progress(`tfjs ${backend}`);
-    const available = await session.run(`
-      try { if (!(await tf.setBackend(args[0]))) return false; await tf.ready(); } catch (e) { return false; }
-      window.peerDecode = window.buildPeerDecoder(tf, window.peerParameters);
-      return tf.getBackend() === args[0];`, backend);
+    const available = await session.run(USE_TFJS_BACKEND, backend);
+    if (available) await session.run('window.peerDecode = window.buildPeerDecoder(tf, window.peerParameters);');
     if (!available) {
       peer.push({ backend, available: false });
       continue;
@@ -211,12 +200,26 @@ async function profileSingleDecode(session) {
     .map(([name, hits]) => ({ name, share: hits / total }));
 }
 
+/** The native build (`latentlab bench`): burn's flex CPU backend, and its wgpu backend on the
+ *  system's GPU (Vulkan, Metal or DX12; Mesa's lavapipe on a machine without one). */
 function nativeBench(results) {
   const binary = join(REPO, 'target', 'release', 'latentlab');
-  const report = JSON.parse(execFileSync(binary, ['bench', '--manifest', join(SITE, 'models', `${MODEL}.json`), '--runs', String(Math.max(RUNS, 30))], { encoding: 'utf8' }));
-  results.push({ measure: 'single decode', who: 'native', backend: `cpu (${report.threads} threads)`, ...report.decode_single });
-  results.push({ measure: '15×15 grid', who: 'native', backend: `cpu (${report.threads} threads)`, ...report.decode_grid });
-  results.push({ measure: 'single encode', who: 'native', backend: `cpu (${report.threads} threads)`, ...report.encode_single });
+  const notes = [];
+  for (const backend of ['cpu', 'wgpu']) {
+    let report;
+    try {
+      report = JSON.parse(execFileSync(binary, ['bench', '--backend', backend, '--manifest', join(SITE, 'models', `${MODEL}.json`), '--runs', String(Math.max(RUNS, 30))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    } catch (error) {
+      notes.push(`native ${backend}: ${String(error.stderr || error.message).trim().split('\n').at(-1)}`);
+      continue;
+    }
+    const who = 'native';
+    results.push({ measure: 'single decode', who, backend: report.adapter, ...report.decode_single });
+    results.push({ measure: '15×15 grid', who, backend: report.adapter, ...report.decode_grid });
+    results.push({ measure: 'single encode', who, backend: report.adapter, ...report.encode_single });
+    results.push({ measure: 'training step (conv, batch 100)', who, backend: report.adapter, ...report.train_step_conv_batch_100 });
+  }
+  return notes;
 }
 
 const PEER_OF = { cpu: 'wasm', webgpu: 'webgpu' };
@@ -224,6 +227,8 @@ const GOALS = {
   'single decode/webgpu': '≤ 2 ms on a real GPU', '15×15 grid/webgpu': '≤ 16 ms on a real GPU',
   'single decode/cpu': '≤ 10 ms here', '15×15 grid/cpu': '≤ 1.4 s here',
   'single decode/native': 'Keras 3 ms here', '15×15 grid/native': 'Keras 221 ms here',
+  'single decode/native wgpu': '≤ 2 ms on a real GPU', '15×15 grid/native wgpu': '≤ 16 ms on a real GPU',
+  'training step (conv, batch 100)/native wgpu': '≤ 20 ms on a real GPU',
 };
 const ms = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
@@ -239,7 +244,8 @@ function printTable(results, peer, sizes, memory, device) {
       const theirs = results.find((t) => t.who === 'tfjs' && t.backend === PEER_OF[r.backend] && t.measure === r.measure);
       if (theirs) ratio = `${(r.median / theirs.median).toFixed(2)} (tfjs ${PEER_OF[r.backend]})`;
     }
-    const goal = GOALS[`${r.measure}/${r.who === 'native' ? 'native' : r.backend}`] ?? '';
+    const goalKey = r.who !== 'native' ? r.backend : r.backend.startsWith('wgpu') ? 'native wgpu' : 'native';
+    const goal = GOALS[`${r.measure}/${goalKey}`] ?? '';
     lines.push(`| ${r.measure} | ${r.who} | ${r.backend} | ${ms(r.median)} | ${ms(r.p10)}–${ms(r.p90)} | ${r.runs} | ${ratio} | ${r.who === 'tfjs' ? '' : goal} |`);
   }
   lines.push('');
@@ -260,22 +266,13 @@ function printTable(results, peer, sizes, memory, device) {
 
 const decoderJson = join(OUT, 'decoder.json');
 execFileSync(join(REPO, 'target', 'release', 'latentlab'), ['export-decoder', '--manifest', join(SITE, 'models', `${MODEL}.json`), '--out', decoderJson]);
-const asset = (path) => readFileSync(path);
-const site = await serveSite(SITE, '/latentlab/', {
-  'bench/tf.min.js': asset(join(TFJS, 'tfjs', 'dist', 'tf.min.js')),
-  'bench/tf-backend-wasm.min.js': asset(join(TFJS, 'tfjs-backend-wasm', 'dist', 'tf-backend-wasm.min.js')),
-  'bench/tf-backend-webgpu.min.js': asset(join(TFJS, 'tfjs-backend-webgpu', 'dist', 'tf-backend-webgpu.min.js')),
-  'bench/tfjs-backend-wasm.wasm': asset(join(TFJS, 'tfjs-backend-wasm', 'dist', 'tfjs-backend-wasm.wasm')),
-  'bench/tfjs-backend-wasm-simd.wasm': asset(join(TFJS, 'tfjs-backend-wasm', 'dist', 'tfjs-backend-wasm-simd.wasm')),
-  'bench/tfjs-backend-wasm-threaded-simd.wasm': asset(join(TFJS, 'tfjs-backend-wasm', 'dist', 'tfjs-backend-wasm-threaded-simd.wasm')),
-  'bench/peer.js': asset(join(REPO, 'bench', 'peer.js')),
-  'bench/decoder.json': asset(decoderJson),
-});
+const site = await serveSite(SITE, '/latentlab/', { ...tfjsAssets(REPO), 'bench/decoder.json': readFileSync(decoderJson) });
 const results = [];
 const memory = [];
 let peer = [];
 let profile = null;
 let device = 'headless Chromium';
+let nativeNotes = [];
 try {
   const gpu = await measureLatentlab(site.url, 'webgpu', results).catch((e) => { progress(`no WebGPU line: ${e.message}`); return null; });
   if (gpu) {
@@ -298,17 +295,18 @@ try {
     await measureStartup(site.url, backend, results).catch((e) => progress(`no ${backend} start-up line: ${e.message}`));
   }
   progress('native');
-  nativeBench(results);
+  nativeNotes = nativeBench(results);
 } finally {
   site.close();
 }
 const sizes = fileSizes();
 let table = printTable(results, peer, sizes, memory, device);
+if (nativeNotes.length) table += `\n\n${nativeNotes.join('\n')}`;
 if (profile) {
   table += '\n\nWhere 300 single decodes on the CPU backend spend their time (self time, sampling profiler):\n\n| function | share |\n| --- | --- |\n';
   table += profile.map((p) => `| ${p.name.replace(/\|/g, '\\|').slice(0, 110)} | ${(100 * p.share).toFixed(1)}% |`).join('\n');
 }
 console.log(table);
-writeFileSync(join(OUT, 'results.json'), JSON.stringify({ model: MODEL, device, date: new Date().toISOString(), results, peer, memory, sizes, profile }, null, 2));
+writeFileSync(join(OUT, 'results.json'), JSON.stringify({ model: MODEL, device, date: new Date().toISOString(), results, peer, memory, sizes, profile, nativeNotes }, null, 2));
 writeFileSync(join(OUT, 'results.md'), `${table}\n`);
 progress(`wrote ${join(OUT, 'results.json')} and results.md`);

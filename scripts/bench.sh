@@ -4,9 +4,10 @@
 # (also written to target/bench/results.json and results.md). Not part of the test run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --test
+scripts/setup.sh --bench
 source scripts/env.sh
-cargo build --release --locked
+# `native-gpu`: the native line on burn's wgpu backend as well (`latentlab bench --backend wgpu`).
+cargo build --release --locked --features native-gpu
 trunk build --release --cargo-profile web-release
 (cd bench && npm ci --no-audit --no-fund)
 node bench/run.mjs

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=0.2.130
 TRUNK_VERSION=0.21.14
 want_test_tools=false
+want_bench_tools=false
 [[ "${1:-}" == "--test" ]] && want_test_tools=true
+# --bench: the tests' tools, and Mesa's Vulkan drivers (lavapipe) for the native wgpu line.
+[[ "${1:-}" == "--bench" ]] && want_test_tools=true && want_bench_tools=true
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
@@ -19,6 +22,9 @@ command -v cc >/dev/null || apt_packages+=(build-essential)
 command -v pkg-config >/dev/null || apt_packages+=(pkg-config)
 if $want_test_tools; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
+fi
+if $want_bench_tools; then
+  [[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]] || apt_packages+=(mesa-vulkan-drivers libvulkan1)
 fi
 if ((${#apt_packages[@]})); then
   say "installing Debian packages: ${apt_packages[*]}"

@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 
 use crate::idx::{load_split, LabelledImages, Split};
 use crate::training::{self, prepare_split, Error, TrainOptions};
-use crate::model::ModelKind;
+use crate::model::{loss_terms, Architecture, ModelKind, VaeConfig};
+use crate::step::{new_optimizer, train_step, train_step_with_noise, StepSettings, ADAM_EPSILON};
+use burn::tensor::Distribution;
 use crate::math::default_latent_grid;
 use crate::model::Vae;
 use crate::census::{count_per_class, nearest_neighbour_labels};
@@ -44,6 +46,35 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write one training step, made repeatable, as JSON for the benchmark's TensorFlow.js
+    /// training peer: a freshly initialised model's parameters, the first training images,
+    /// the noise ε of the first batch, and the batch's loss before and after one Adam step.
+    ExportTrainingCheck {
+        #[arg(long, value_enum, default_value = "conv")]
+        arch: Architecture,
+        #[arg(long, default_value_t = 2)]
+        latent: usize,
+        #[arg(long, value_enum, default_value = "mnist")]
+        dataset: training::Dataset,
+        /// Training images written (the peer's throughput runs cycle through them).
+        #[arg(long, default_value_t = 1000)]
+        images: usize,
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        #[arg(long, default_value_t = 1.0)]
+        beta: f32,
+        #[arg(long, default_value_t = 1e-3)]
+        learning_rate: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Training steps timed natively after the check (flex backend, all cores).
+        #[arg(long, default_value_t = 20)]
+        timed_steps: usize,
+        #[arg(long, default_value = "../shared/data")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the training lab's compact image sets into www/data: per dataset, a training
     /// subset and the first test images as held-out set (see `image_set`).
     ExportData {
@@ -73,13 +104,23 @@ enum Command {
         #[arg(long, default_value_t = crate::preprocess::PEN_WIDTH)]
         pen: f32,
     },
-    /// Time decode and encode natively on the CPU backend; prints JSON.
+    /// Time decode, encode and a training step natively (CPU or GPU); prints JSON.
     Bench {
         #[arg(long, default_value = "www/models/fashion-mnist-vae-2d.json")]
         manifest: PathBuf,
         #[arg(long, default_value_t = 30)]
         runs: usize,
+        /// `cpu`: burn's flex backend on every core; `wgpu`: burn's wgpu backend on the
+        /// system's GPU (Vulkan, Metal or DX12; a build with feature `native-gpu`).
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: NativeBackend,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum NativeBackend {
+    Cpu,
+    Wgpu,
 }
 
 pub fn main() {
@@ -116,18 +157,92 @@ fn run(cli: Cli) -> Result<(), Error> {
             std::fs::write(&out, json).map_err(|e| format!("{}: {e}", out.display()))?;
             Ok(())
         }
+        Command::ExportTrainingCheck { arch, latent, dataset, images, batch, beta, learning_rate, seed, timed_steps, data_dir, out } => {
+            let check = training_check(TrainingCheck { arch, latent, dataset, images, batch, beta, learning_rate, seed, timed_steps }, &data_dir)?;
+            std::fs::write(&out, check.to_string()).map_err(|e| format!("{}: {e}", out.display()))?;
+            Ok(())
+        }
         Command::ExportData { data_dir, out } => export_data(&data_dir, &out),
         Command::ReadDrawings { manifest, data_dir, per_style, seed, mosaic, pen } => {
             read_drawings(&manifest, &data_dir, per_style, seed, mosaic.as_deref(), pen)
         }
-        Command::Bench { manifest, runs } => {
-            let device = Device::flex();
+        Command::Bench { manifest, runs, backend } => {
+            let (device, adapter) = match backend {
+                NativeBackend::Cpu => {
+                    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    (Device::flex(), format!("cpu ({threads} threads)"))
+                }
+                NativeBackend::Wgpu => native_gpu()?,
+            };
             let (model, manifest) = load_shipped(&manifest, &device)?;
-            let report = bench_native(&model, manifest.latent, runs.max(1), &device);
+            let mut report = bench_native(&model, manifest.latent, runs.max(1), &device);
+            report["adapter"] = adapter.into();
             println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
             Ok(())
         }
     }
+}
+
+struct TrainingCheck {
+    arch: Architecture,
+    latent: usize,
+    dataset: training::Dataset,
+    images: usize,
+    batch: usize,
+    beta: f32,
+    learning_rate: f64,
+    seed: u64,
+    timed_steps: usize,
+}
+
+/// One VAE training step with a given ε (see `Command::ExportTrainingCheck`), as JSON.
+fn training_check(check: TrainingCheck, data_dir: &Path) -> Result<serde_json::Value, Error> {
+    let device = Device::flex().autodiff();
+    device.seed(check.seed);
+    let model = VaeConfig::new().with_latent(check.latent).with_architecture(check.arch).init(&device);
+    let parameters = model.parameters();
+    let split = load_split(&data_dir.join(check.dataset.id().name()), Split::Train)?;
+    let count = check.images.clamp(check.batch, split.labels.len());
+    let prepared = prepare_split(&split, Some(count), &[]);
+    let indices: Vec<usize> = (0..check.batch).collect();
+    let (inputs, targets) = prepared.batch(&indices, &device);
+    let noise = Tensor::<2>::random([check.batch, check.latent], Distribution::Normal(0.0, 1.0), &device);
+    let settings = StepSettings { kind: ModelKind::Vae, beta: check.beta, learning_rate: check.learning_rate };
+    let mut optimizer = new_optimizer();
+    let (stepped, before) = train_step_with_noise(model, &mut optimizer, inputs.clone(), targets.clone(), noise.clone(), settings);
+    let after = loss_terms(&stepped.forward_with_noise(inputs, noise.clone()), targets);
+    let scalar = |t: Tensor<1>| t.into_scalar::<f32>();
+    let before_kl = before.kl.map(scalar).unwrap_or(0.0);
+    let after = (scalar(after.reconstruction), scalar(after.kl));
+    // The trainer's own speed on the same images: batch, step, loss read back.
+    let batches = count / check.batch;
+    let (mut model, mut next_batch) = (Some(stepped), 1);
+    let step_millis = timed(2, check.timed_steps, &mut || {
+        let start = (next_batch % batches) * check.batch;
+        next_batch += 1;
+        let indices: Vec<usize> = (start..start + check.batch).collect();
+        let (inputs, targets) = prepared.batch(&indices, &device);
+        let (stepped, losses) = train_step(model.take().expect("the model is put back after each step"), &mut optimizer, inputs, targets, settings);
+        scalar(losses.reconstruction);
+        model = Some(stepped);
+    });
+    Ok(serde_json::json!({
+        "architecture": check.arch.name(),
+        "latent": check.latent,
+        "dataset": check.dataset.id().name(),
+        "batch": check.batch,
+        "beta": check.beta,
+        "learning_rate": check.learning_rate,
+        "adam": { "beta1": 0.9, "beta2": 0.999, "epsilon": ADAM_EPSILON },
+        "seed": check.seed,
+        "parameters": parameters,
+        "images": &split.images.pixels[..count * IMAGE_PIXELS],
+        "noise": noise.into_data().iter::<f32>().collect::<Vec<f32>>(),
+        "before": { "reconstruction": scalar(before.reconstruction), "kl": before_kl },
+        "after": { "reconstruction": after.0, "kl": after.1 },
+        "native_step_ms": step_millis,
+        "native_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }))
 }
 
 /// Training images per dataset, and the grey levels kept: Fashion-MNIST's 10,000 exact
@@ -166,22 +281,40 @@ fn load_shipped(manifest_path: &Path, device: &Device) -> Result<(Vae, Manifest)
 
 /// Median, 10th and 90th percentile of `runs` timings (after 5 warm-up runs) of
 /// single decode, grid decode and single encode, in milliseconds.
-fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> serde_json::Value {
-    let time = |work: &dyn Fn()| {
-        for _ in 0..5 {
+/// burn's wgpu backend on the system's GPU, with the adapter's name and graphics API.
+#[cfg(feature = "native-gpu")]
+fn native_gpu() -> Result<(Device, String), Error> {
+    let (device, setup) = Device::wgpu_options().init_with_setup().map_err(|e| {
+        format!("burn's wgpu backend found no usable GPU adapter ({e}); on Linux without a GPU, Mesa's lavapipe provides one: apt-get install mesa-vulkan-drivers")
+    })?;
+    let info = setup.adapter.get_info();
+    Ok((device, format!("wgpu: {} ({:?}, {:?}, driver {})", info.name, info.backend, info.device_type, info.driver_info)))
+}
+
+#[cfg(not(feature = "native-gpu"))]
+fn native_gpu() -> Result<(Device, String), Error> {
+    Err("this build has no wgpu backend: build it with `cargo build --release --features native-gpu`".into())
+}
+
+/// Runs `work` `warmup` times, then `runs` times timed: the median, p10 and p90 in ms.
+fn timed(warmup: usize, runs: usize, work: &mut dyn FnMut()) -> serde_json::Value {
+    for _ in 0..warmup {
+        work();
+    }
+    let mut millis: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = std::time::Instant::now();
             work();
-        }
-        let mut millis: Vec<f64> = (0..runs)
-            .map(|_| {
-                let started = std::time::Instant::now();
-                work();
-                started.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        millis.sort_by(f64::total_cmp);
-        let at = |q: f64| millis[((millis.len() - 1) as f64 * q).round() as usize];
-        serde_json::json!({ "median": at(0.5), "p10": at(0.1), "p90": at(0.9), "runs": runs })
-    };
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    millis.sort_by(f64::total_cmp);
+    let at = |q: f64| millis[((millis.len() - 1) as f64 * q).round() as usize];
+    serde_json::json!({ "median": at(0.5), "p10": at(0.1), "p90": at(0.9), "runs": runs })
+}
+
+fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> serde_json::Value {
+    let time = |work: &dyn Fn()| timed(5, runs, &mut || work());
     let decode = |points: usize| {
         let z = Tensor::<2>::zeros([points, latent], device);
         let _: Vec<f32> = model.decode(z).into_data().iter::<f32>().collect();
@@ -195,7 +328,27 @@ fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> ser
         "decode_single": time(&|| decode(1)),
         "decode_grid": time(&|| decode(225)),
         "encode_single": time(&encode),
+        "train_step_conv_batch_100": time_training_step(runs, device),
         "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+    })
+}
+
+/// One training step of the convolutional 2-D VAE at the lab's batch of 100 (images of
+/// uniform noise: the time does not depend on the pixels), the loss read back.
+fn time_training_step(runs: usize, device: &Device) -> serde_json::Value {
+    let device = device.clone().autodiff();
+    let batch = 100;
+    let mut model = Some(VaeConfig::new().init(&device));
+    let mut optimizer = new_optimizer();
+    let settings = StepSettings { kind: ModelKind::Vae, beta: 1.0, learning_rate: 1e-3 };
+    let side = crate::model::MODEL_SIDE;
+    let inputs = Tensor::<4>::random([batch, 1, side, side], Distribution::Uniform(0.0, 1.0), &device);
+    let targets = crate::model::crop_to_image(inputs.clone());
+    timed(2, runs, &mut || {
+        let current = model.take().expect("the model is put back after each step");
+        let (stepped, losses) = train_step(current, &mut optimizer, inputs.clone(), targets.clone(), settings);
+        losses.reconstruction.into_scalar::<f32>();
+        model = Some(stepped);
     })
 }
 

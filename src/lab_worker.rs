@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use gloo_events::EventListener;
 use gloo_timers::future::TimeoutFuture;
@@ -30,7 +30,7 @@ use crate::lab::{
 };
 use crate::math::default_latent_grid;
 use crate::model::{loss_terms, ModelKind, Vae, VaeConfig};
-use crate::step::{train_step, StepSettings};
+use crate::step::{new_optimizer, train_step, StepSettings};
 use crate::web::{backend, fetch};
 use crate::weights::{self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord};
 
@@ -319,7 +319,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
         device,
         last_good: model.clone(),
         model,
-        optimizer: AdamConfig::new().with_epsilon(1e-7).init(),
+        optimizer: new_optimizer(),
         train: Rc::new(train),
         heldout: Rc::new(heldout),
         running: false,
@@ -396,7 +396,7 @@ async fn train_once(run: &mut Run) -> bool {
                 (Ok(r), Ok(k)) => format!("the loss became {r} + {k}"),
             };
             run.model = run.last_good.clone();
-            run.optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+            run.optimizer = new_optimizer();
             run.running = false;
             run.message = Some(format!(
                 "Training paused at step {}: {what}. The weights from the last good step are kept. \
@@ -442,7 +442,7 @@ fn fall_back_to_cpu(run: &mut Run, error: &str) {
             let model = model.train();
             run.model = model.clone();
             run.last_good = model;
-            run.optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+            run.optimizer = new_optimizer();
             run.device = device;
             run.backend = "cpu".to_string();
             run.message = Some(format!(

@@ -213,33 +213,39 @@ fn named<const D: usize>(name: &str, tensor: Tensor<D>) -> NamedArray {
     }
 }
 
+/// A layer's weight and bias, as `name.weight` and `name.bias`.
+fn layer<const D: usize>(arrays: &mut Vec<NamedArray>, name: &str, weight: Tensor<D>, bias: Option<Tensor<1>>) {
+    arrays.push(named(&format!("{name}.weight"), weight));
+    if let Some(bias) = bias {
+        arrays.push(named(&format!("{name}.bias"), bias));
+    }
+}
+
+fn linear(arrays: &mut Vec<NamedArray>, name: &str, dense: &Linear) {
+    layer(arrays, name, dense.weight.val(), dense.bias.as_ref().map(|b| b.val()));
+}
+
+fn conv(arrays: &mut Vec<NamedArray>, name: &str, conv: &Option<Conv2d>) {
+    if let Some(conv) = conv {
+        layer(arrays, name, conv.weight.val(), conv.bias.as_ref().map(|b| b.val()));
+    }
+}
+
 impl Decoder {
     /// The decoder's parameters, for running the same decoder elsewhere (the benchmark's
     /// TensorFlow.js peer). Layouts as burn keeps them: dense weight [in, out],
     /// transposed convolution [in, out, kh, kw], convolution [out, in, kh, kw].
     pub fn parameters(&self) -> Vec<NamedArray> {
-        let mut arrays = vec![named("dense.weight", self.from_latent.weight.val())];
-        if let Some(bias) = &self.from_latent.bias {
-            arrays.push(named("dense.bias", bias.val()));
-        }
-        for (name, layer) in [("up1", &self.up1), ("up2", &self.up2), ("up3", &self.up3)] {
-            let Some(layer) = layer else { continue };
-            arrays.push(named(&format!("{name}.weight"), layer.weight.val()));
-            if let Some(bias) = &layer.bias {
-                arrays.push(named(&format!("{name}.bias"), bias.val()));
+        let mut arrays = Vec::new();
+        linear(&mut arrays, "dense", &self.from_latent);
+        for (name, up) in [("up1", &self.up1), ("up2", &self.up2), ("up3", &self.up3)] {
+            if let Some(up) = up {
+                layer(&mut arrays, name, up.weight.val(), up.bias.as_ref().map(|b| b.val()));
             }
         }
-        if let Some(to_pixels) = &self.to_pixels {
-            arrays.push(named("to_pixels.weight", to_pixels.weight.val()));
-            if let Some(bias) = &to_pixels.bias {
-                arrays.push(named("to_pixels.bias", bias.val()));
-            }
-        }
+        conv(&mut arrays, "to_pixels", &self.to_pixels);
         if let Some(to_pixels) = &self.hidden_to_pixels {
-            arrays.push(named("hidden_to_pixels.weight", to_pixels.weight.val()));
-            if let Some(bias) = &to_pixels.bias {
-                arrays.push(named("hidden_to_pixels.bias", bias.val()));
-            }
+            linear(&mut arrays, "hidden_to_pixels", to_pixels);
         }
         arrays
     }
@@ -255,6 +261,20 @@ impl Decoder {
 }
 
 impl Encoder {
+    /// The encoder's parameters, in the layouts of [`Decoder::parameters`].
+    pub fn parameters(&self) -> Vec<NamedArray> {
+        let mut arrays = Vec::new();
+        conv(&mut arrays, "conv1", &self.conv1);
+        conv(&mut arrays, "conv2", &self.conv2);
+        conv(&mut arrays, "conv3", &self.conv3);
+        if let Some(hidden) = &self.hidden {
+            linear(&mut arrays, "hidden", hidden);
+        }
+        linear(&mut arrays, "to_mean", &self.to_mean);
+        linear(&mut arrays, "to_log_var", &self.to_log_var);
+        arrays
+    }
+
     /// Images [batch, 1, 32, 32] in [0, 1] → (μ, log σ²), each [batch, latent].
     pub fn forward(&self, images: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
         let features: Tensor<2> = match &self.hidden {
@@ -298,8 +318,15 @@ impl Decoder {
 impl Vae {
     /// Encodes, samples z = μ + σ·ε with ε ~ N(0, I), and decodes.
     pub fn forward(&self, images: Tensor<4>) -> VaeOutput {
+        let [batch, ..] = images.dims();
+        let latent = self.encoder.to_mean.weight.dims()[1];
+        let noise = Tensor::random([batch, latent], Distribution::Normal(0.0, 1.0), &images.device());
+        self.forward_with_noise(images, noise)
+    }
+
+    /// [`Vae::forward`] with the noise ε [batch, latent] given: z = μ + σ·ε.
+    pub fn forward_with_noise(&self, images: Tensor<4>, noise: Tensor<2>) -> VaeOutput {
         let (mean, log_var) = self.encoder.forward(images);
-        let noise = Tensor::random(mean.dims(), Distribution::Normal(0.0, 1.0), &mean.device());
         let z = mean.clone() + (log_var.clone() * 0.5).exp() * noise;
         VaeOutput {
             logits: self.decoder.forward(z),
@@ -331,6 +358,16 @@ impl Vae {
 
     pub fn architecture(&self) -> Architecture {
         self.decoder.architecture()
+    }
+
+    /// All parameters, named `encoder.…` and `decoder.…` (see [`Decoder::parameters`]).
+    pub fn parameters(&self) -> Vec<NamedArray> {
+        fn prefixed(part: &'static str, arrays: Vec<NamedArray>) -> impl Iterator<Item = NamedArray> {
+            arrays.into_iter().map(move |a| NamedArray { name: format!("{part}.{}", a.name), ..a })
+        }
+        prefixed("encoder", self.encoder.parameters())
+            .chain(prefixed("decoder", self.decoder.parameters()))
+            .collect()
     }
 }
 

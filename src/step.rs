@@ -3,10 +3,10 @@
 //! the losses synchronously, the lab reads them asynchronously (WebGPU in wasm cannot
 //! read synchronously).
 
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
-use crate::model::{loss_terms, ModelKind, Vae};
+use crate::model::{loss_terms, ModelKind, Vae, VaeOutput};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepSettings {
@@ -14,6 +14,14 @@ pub struct StepSettings {
     /// Weight of the KL term (ignored by a plain autoencoder).
     pub beta: f32,
     pub learning_rate: f64,
+}
+
+/// Adam's ε, the value Keras uses (burn's default is 1e-5).
+pub const ADAM_EPSILON: f32 = 1e-7;
+
+/// The optimizer every training run starts with: Adam, β₁ 0.9, β₂ 0.999, ε 1e-7.
+pub fn new_optimizer() -> ModuleOptimizer {
+    AdamConfig::new().with_epsilon(ADAM_EPSILON).init()
 }
 
 /// The loss terms of a step's batch, before the update; unread.
@@ -35,6 +43,34 @@ pub fn train_step(
     settings: StepSettings,
 ) -> (Vae, StepLosses) {
     let output = settings.kind.forward(&model, inputs);
+    step_on(model, optimizer, output, targets, settings)
+}
+
+/// [`train_step`] with the VAE's noise ε [n, latent] given rather than drawn: the same
+/// step, repeatable, to check another implementation against (the benchmark's peer).
+pub fn train_step_with_noise(
+    model: Vae,
+    optimizer: &mut ModuleOptimizer,
+    inputs: Tensor<4>,
+    targets: Tensor<4>,
+    noise: Tensor<2>,
+    settings: StepSettings,
+) -> (Vae, StepLosses) {
+    let output = match settings.kind {
+        ModelKind::Vae => model.forward_with_noise(inputs, noise),
+        ModelKind::Ae => model.forward_mean(inputs),
+    };
+    step_on(model, optimizer, output, targets, settings)
+}
+
+/// The loss of the step's forward pass, its gradients and the optimizer's update.
+fn step_on(
+    model: Vae,
+    optimizer: &mut ModuleOptimizer,
+    output: VaeOutput,
+    targets: Tensor<4>,
+    settings: StepSettings,
+) -> (Vae, StepLosses) {
     let terms = loss_terms(&output, targets);
     let (loss, kl) = match settings.kind {
         ModelKind::Vae => (
@@ -57,7 +93,6 @@ mod tests {
     use super::*;
     use crate::data::PreparedImages;
     use crate::model::VaeConfig;
-    use burn::optim::AdamConfig;
 
     fn stripes(count: usize) -> PreparedImages {
         let mut pixels = Vec::new();
@@ -74,7 +109,7 @@ mod tests {
             let device = Device::flex().autodiff();
             device.seed(1);
             let mut model = VaeConfig::new().with_channels(4).init(&device);
-            let mut optimizer = AdamConfig::new().init();
+            let mut optimizer = new_optimizer();
             let images = stripes(8);
             let indices: Vec<usize> = (0..8).collect();
             let settings = StepSettings { kind, beta: 1.0, learning_rate: 3e-3 };

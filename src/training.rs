@@ -4,7 +4,6 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::optim::AdamConfig;
 use burn::prelude::*;
 use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,7 +15,7 @@ use crate::artifacts::{EpochSnapshot, History, LatentMap};
 use crate::data::PreparedImages;
 use crate::idx::{load_split, LabelledImages, Split};
 use crate::model::{loss_terms, Architecture, ModelKind, Vae, VaeConfig};
-use crate::step::{train_step, StepSettings};
+use crate::step::{new_optimizer, train_step, StepSettings};
 use crate::catalogue::DatasetId;
 use crate::weights::{self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord};
 
@@ -178,7 +177,7 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
         .with_channels(options.channels)
         .with_hidden(options.hidden);
     let mut model = config.init(&device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut optimizer = new_optimizer();
 
     let name = options.model_name();
     let checkpoint_dir = options.checkpoint_dir();

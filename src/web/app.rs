@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::address;
-use super::backend::{self, BackendKind};
+use super::backend::{self, BackendRequest};
 use super::compare::{ComparePanel, AUTOENCODER_VS_VAE, DENSE_VS_CONVOLUTIONAL};
 use super::draw::DrawPanel;
 use super::engine::LoadStep;
@@ -63,6 +63,8 @@ impl Notice {
 struct BackendInfo {
     label: &'static str,
     fallback_reason: Option<String>,
+    /// Why WebGPU runs, when the page timed both backends.
+    timing: Option<String>,
 }
 
 /// The model on show, with what its views need.
@@ -161,7 +163,7 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
     // so, and the views draw again with the models on the new device.
     session.watch_device(move |message, kind| {
         notices.update(|n| n.push(Notice::always(message)));
-        backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None }));
+        backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None, timing: None }));
         views.shown.update(|_| {});
     });
     let generation = Rc::new(Cell::new(0u64));
@@ -279,11 +281,11 @@ async fn show_model(
 ) -> Result<(), String> {
     if session.backend().is_none() {
         let requested = address::query_param("backend").and_then(|name| {
-            let parsed = BackendKind::parse(&name);
+            let parsed = BackendRequest::parse(&name);
             if parsed.is_none() {
                 notices.update(|n| {
                     n.push(Notice::always(format!(
-                        "The address asks for an unknown backend \"{name}\" (use ?backend=webgpu or ?backend=cpu): the page chose one by itself."
+                        "The address asks for an unknown backend \"{name}\" (use ?backend=webgpu, ?backend=cpu or ?backend=auto): the page chose one by itself."
                     )))
                 });
             }
@@ -299,6 +301,7 @@ async fn show_model(
         backend.set(Some(BackendInfo {
             label: chosen.kind.label(),
             fallback_reason: chosen.fallback_reason.clone(),
+            timing: chosen.timing.clone(),
         }));
         session.set_backend(chosen);
     }
@@ -399,6 +402,11 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
                         <p class="note">"WebGPU is not used: " {why} ". The CPU backend runs instead."</p>
                     }
                 })
+        }}
+        {move || {
+            backend.get().and_then(|info| info.timing).map(|timing| {
+                view! { <p class="note">"WebGPU runs: timed here, " {timing} "."</p> }
+            })
         }}
     }
 }

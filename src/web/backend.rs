@@ -10,6 +10,23 @@ pub enum BackendKind {
     Cpu,
 }
 
+/// What the page's address asks for: a backend, or that the page time both and keep the
+/// faster (`?backend=auto`, which times even a software adapter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendRequest {
+    Only(BackendKind),
+    Fastest,
+}
+
+impl BackendRequest {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "auto" | "fastest" => Some(BackendRequest::Fastest),
+            other => BackendKind::parse(other).map(BackendRequest::Only),
+        }
+    }
+}
+
 impl BackendKind {
     /// The name the JS API and the `?backend=` parameter use.
     pub fn name(self) -> &'static str {
@@ -41,6 +58,62 @@ pub struct ChosenDevice {
     pub kind: BackendKind,
     /// Why WebGPU is not used, when the page fell back to the CPU on its own.
     pub fallback_reason: Option<String>,
+    /// When the page timed both backends and WebGPU was the faster: the two timings.
+    pub timing: Option<String>,
+}
+
+impl ChosenDevice {
+    pub fn cpu(fallback_reason: Option<String>) -> Self {
+        ChosenDevice { device: Device::flex(), kind: BackendKind::Cpu, fallback_reason, timing: None }
+    }
+
+    pub fn webgpu(device: Device) -> Self {
+        ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None, timing: None }
+    }
+}
+
+/// Points in the probe decode that settles the choice: about what a view asks for at once
+/// (traversal strip, prior samples), between a slider's single point and the grid's 225.
+const PROBE_POINTS: usize = 32;
+
+/// A 32-point decode by an untrained convolutional VAE on `device`: the best of three
+/// runs after one warm-up (which compiles WebGPU's shaders), in ms.
+async fn probe_decode_millis(device: &Device) -> Result<f64, String> {
+    let model = crate::model::VaeConfig::new().init(device);
+    let z = Tensor::<2>::zeros([PROBE_POINTS, 2], device);
+    let mut best = f64::INFINITY;
+    for run in 0..4 {
+        let started = now_millis();
+        model.decode(z.clone()).into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        if run > 0 {
+            best = best.min(now_millis() - started);
+        }
+    }
+    Ok(best)
+}
+
+/// `performance.now()`, in the page or in a worker.
+fn now_millis() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or(0.0, |p| p.now())
+}
+
+/// Times the probe decode on WebGPU and on the CPU and keeps the faster.
+async fn faster_of(webgpu: Device) -> ChosenDevice {
+    let cpu = Device::flex();
+    let (gpu_ms, cpu_ms) = match (probe_decode_millis(&webgpu).await, probe_decode_millis(&cpu).await) {
+        (Ok(gpu), Ok(cpu)) => (gpu, cpu),
+        (Err(why), _) => return ChosenDevice::cpu(Some(format!("WebGPU failed a first decode ({why})"))),
+        (Ok(_), Err(_)) => return ChosenDevice::webgpu(webgpu),
+    };
+    let timings = format!("a {PROBE_POINTS}-point decode took {gpu_ms:.1} ms on WebGPU and {cpu_ms:.1} ms on the CPU");
+    if gpu_ms <= cpu_ms {
+        ChosenDevice { timing: Some(timings), ..ChosenDevice::webgpu(webgpu) }
+    } else {
+        ChosenDevice::cpu(Some(format!("timed here, {timings}")))
+    }
 }
 
 /// Whether `navigator.gpu` exists, in the page or in a worker (whose global has no `window`).
@@ -86,43 +159,27 @@ pub async fn works(device: &Device) -> bool {
     Tensor::<1>::from_floats([1.0, 2.0], device).sum().into_data_async().await.is_ok()
 }
 
-/// Picks the backend: the one `requested`, or WebGPU with a CPU fallback.
-pub async fn choose(requested: Option<BackendKind>) -> Result<ChosenDevice, String> {
+/// Picks the backend: the one `requested`; or, left to choose, the faster of WebGPU and
+/// the CPU by a timed decode, where the browser offers a hardware WebGPU adapter (on a
+/// software adapter, the CPU without timing, unless `?backend=auto` asks for it).
+pub async fn choose(requested: Option<BackendRequest>) -> Result<ChosenDevice, String> {
     match requested {
-        Some(BackendKind::Cpu) => Ok(ChosenDevice {
-            device: Device::flex(),
-            kind: BackendKind::Cpu,
-            fallback_reason: None,
-        }),
-        Some(BackendKind::WebGpu) => init_webgpu()
+        Some(BackendRequest::Only(BackendKind::Cpu)) => Ok(ChosenDevice::cpu(None)),
+        Some(BackendRequest::Only(BackendKind::WebGpu)) => init_webgpu()
             .await
-            .map(|device| ChosenDevice {
-                device,
-                kind: BackendKind::WebGpu,
-                fallback_reason: None,
-            })
-            .map_err(|why| {
-                format!("WebGPU was requested (?backend=webgpu) but is not available: {why}")
-            }),
+            .map(ChosenDevice::webgpu)
+            .map_err(|why| format!("WebGPU was requested (?backend=webgpu) but is not available: {why}")),
+        Some(BackendRequest::Fastest) => Ok(match init_webgpu().await {
+            Ok(device) => faster_of(device).await,
+            Err(why) => ChosenDevice::cpu(Some(why)),
+        }),
         None => Ok(match software_adapter().await {
-            Some(adapter) => ChosenDevice {
-                device: Device::flex(),
-                kind: BackendKind::Cpu,
-                fallback_reason: Some(format!(
-                    "this browser's WebGPU runs on {adapter}, far slower than the CPU backend (?backend=webgpu uses it anyway)"
-                )),
-            },
+            Some(adapter) => ChosenDevice::cpu(Some(format!(
+                "this browser's WebGPU runs on {adapter}, far slower than the CPU backend (?backend=webgpu uses it anyway)"
+            ))),
             None => match init_webgpu().await {
-                Ok(device) => ChosenDevice {
-                    device,
-                    kind: BackendKind::WebGpu,
-                    fallback_reason: None,
-                },
-                Err(why) => ChosenDevice {
-                    device: Device::flex(),
-                    kind: BackendKind::Cpu,
-                    fallback_reason: Some(why),
-                },
+                Ok(device) => faster_of(device).await,
+                Err(why) => ChosenDevice::cpu(Some(why)),
             },
         }),
     }

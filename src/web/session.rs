@@ -96,12 +96,12 @@ impl Session {
     async fn restart_backend(&self, error: &str) -> (String, BackendKind) {
         let (chosen, how) = match backend::init_webgpu().await {
             Ok(device) if backend::works(&device).await => {
-                (ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None }, "started a new WebGPU device")
+                (ChosenDevice::webgpu(device), "started a new WebGPU device")
             }
             outcome => {
                 let why = outcome.err().unwrap_or_else(|| "a new WebGPU device does not compute either".to_string());
                 let reason = format!("the WebGPU device was lost and could not be restarted ({why})");
-                (ChosenDevice { device: burn::prelude::Device::flex(), kind: BackendKind::Cpu, fallback_reason: Some(reason) }, "moved to the CPU backend")
+                (ChosenDevice::cpu(Some(reason)), "moved to the CPU backend")
             }
         };
         let loaded: Vec<(String, Rc<Engine>)> = self.inner.engines.borrow().iter().map(|(n, e)| (n.clone(), e.clone())).collect();

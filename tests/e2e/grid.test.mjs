@@ -194,6 +194,27 @@ describe('the 15×15 grid in headless Chromium', () => {
     }
   });
 
+  test('?backend=auto times a decode on WebGPU and on the CPU, keeps the faster and says so', async (t) => {
+    const session = await openBrowser({ webgpu: true });
+    try {
+      await session.goto(`${site.url}?backend=auto`);
+      if (!(await session.run('return !!(await navigator.gpu?.requestAdapter());'))) {
+        t.skip('this headless Chromium offers no WebGPU adapter');
+        return;
+      }
+      await session.run('await window.latentlab.ready;');
+      const notes = await session.run('return [...document.querySelectorAll("[data-testid=backend] ~ .note")].map((n) => n.textContent).join(" ");');
+      const timed = /a 32-point decode took ([\d.]+) ms on WebGPU and ([\d.]+) ms on the CPU/.exec(notes);
+      assert.ok(timed, `the page names both timings: ${notes}`);
+      const [gpu, cpu] = [Number(timed[1]), Number(timed[2])];
+      assert.equal(await session.run('return window.latentlab.backend();'), gpu <= cpu ? 'webgpu' : 'cpu');
+      // The page works on what it kept: the grid is painted.
+      assert.ok(await session.run('return document.getElementById("latent-grid").getContext("2d").getImageData(0, 0, 420, 420).data.some((v, i) => i % 4 !== 3 && v > 0);'));
+    } finally {
+      await session.close();
+    }
+  });
+
   test('decode() rejects malformed latent vectors with a clear message', async () => {
     const session = await openBrowser({ webgpu: false });
     try {
