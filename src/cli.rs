@@ -202,7 +202,10 @@ fn training_check(check: TrainingCheck, data_dir: &Path) -> Result<serde_json::V
     let model = VaeConfig::new().with_latent(check.latent).with_architecture(check.arch).init(&device);
     let parameters = model.parameters();
     let split = load_split(&data_dir.join(check.dataset.id().name()), Split::Train)?;
-    let count = check.images.clamp(check.batch, split.labels.len());
+    if split.labels.len() < check.batch {
+        return Err(format!("a batch of {} needs as many training images; the set has {}", check.batch, split.labels.len()).into());
+    }
+    let count = check.images.max(check.batch).min(split.labels.len());
     let prepared = prepare_split(&split, Some(count), &[]);
     let indices: Vec<usize> = (0..check.batch).collect();
     let (inputs, targets) = prepared.batch(&indices, &device);
@@ -279,8 +282,6 @@ fn load_shipped(manifest_path: &Path, device: &Device) -> Result<(Vae, Manifest)
     Ok((model, manifest))
 }
 
-/// Median, 10th and 90th percentile of `runs` timings (after 5 warm-up runs) of
-/// single decode, grid decode and single encode, in milliseconds.
 /// burn's wgpu backend on the system's GPU, with the adapter's name and graphics API.
 #[cfg(feature = "native-gpu")]
 fn native_gpu() -> Result<(Device, String), Error> {
@@ -313,6 +314,8 @@ fn timed(warmup: usize, runs: usize, work: &mut dyn FnMut()) -> serde_json::Valu
     serde_json::json!({ "median": at(0.5), "p10": at(0.1), "p90": at(0.9), "runs": runs })
 }
 
+/// Median, 10th and 90th percentile of `runs` timings (after warm-up runs) of single
+/// decode, grid decode, single encode and a training step, in milliseconds.
 fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> serde_json::Value {
     let time = |work: &dyn Fn()| timed(5, runs, &mut || work());
     let decode = |points: usize| {

@@ -458,6 +458,36 @@ mod tests {
     }
 
     #[test]
+    fn zero_noise_decodes_the_mean() {
+        let device = Device::flex();
+        let model = VaeConfig::new().with_channels(4).init(&device);
+        let images = Tensor::<4>::random([3, 1, MODEL_SIDE, MODEL_SIDE], Distribution::Uniform(0.0, 1.0), &device);
+        let sampled = model.forward_with_noise(images.clone(), Tensor::zeros([3, 2], &device)).logits;
+        let mean = model.forward_mean(images).logits;
+        let largest: f32 = (sampled - mean).abs().max().into_scalar();
+        assert!(largest < 1e-6, "{largest}");
+    }
+
+    #[test]
+    fn parameters_name_every_weight_once_in_both_architectures() {
+        let device = Device::flex();
+        for architecture in Architecture::ALL {
+            let model = VaeConfig::new().with_architecture(architecture).init(&device);
+            let arrays = model.parameters();
+            let values: usize = arrays.iter().map(|a| a.values.len()).sum();
+            assert_eq!(values, model.num_params(), "{architecture:?}");
+            for array in &arrays {
+                assert_eq!(array.values.len(), array.shape.iter().product::<usize>(), "{}", array.name);
+                assert!(array.name.starts_with("encoder.") || array.name.starts_with("decoder."), "{}", array.name);
+            }
+            let mut names: Vec<&str> = arrays.iter().map(|a| a.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), arrays.len(), "{architecture:?}: a name is repeated");
+        }
+    }
+
+    #[test]
     fn the_dense_network_has_the_articles_layers() {
         let device = Device::flex();
         let dense = VaeConfig::new().with_architecture(Architecture::Dense).init(&device);

@@ -104,6 +104,24 @@ mod tests {
     }
 
     #[test]
+    fn a_step_with_given_noise_is_repeatable() {
+        let device = Device::flex().autodiff();
+        device.seed(3);
+        let model = VaeConfig::new().with_channels(4).init(&device);
+        let images = stripes(4);
+        let (inputs, targets) = images.batch(&[0, 1, 2, 3], &device);
+        let noise = Tensor::<2>::random([4, 2], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+        let settings = StepSettings { kind: ModelKind::Vae, beta: 1.0, learning_rate: 1e-3 };
+        let losses: Vec<(f32, f32)> = (0..2)
+            .map(|_| {
+                let (_, losses) = train_step_with_noise(model.clone(), &mut new_optimizer(), inputs.clone(), targets.clone(), noise.clone(), settings);
+                (losses.reconstruction.into_scalar(), losses.kl.expect("a VAE has a KL term").into_scalar())
+            })
+            .collect();
+        assert_eq!(losses[0], losses[1]);
+    }
+
+    #[test]
     fn steps_lower_the_loss_for_both_kinds() {
         for kind in [ModelKind::Vae, ModelKind::Ae] {
             let device = Device::flex().autodiff();
