@@ -25,6 +25,8 @@ const ONLY_MEMORY = process.env.LAB_ONLY === 'memory';
 // LAB_ONLY=fluidity: long tasks and slider → frame while training, and a model switch.
 const ONLY_PEER = process.env.LAB_ONLY === 'peer';
 const ONLY_FLUIDITY = process.env.LAB_ONLY === 'fluidity';
+// LAB_ONLY=first-epoch: Play → end of the first epoch of the dense network, per backend.
+const ONLY_FIRST_EPOCH = process.env.LAB_ONLY === 'first-epoch';
 const PEER_SECONDS = Number(process.env.LAB_PEER_SECONDS ?? 30);
 const ARCHS = ['conv', 'dense'];
 /** The tfjs backends the peer trains on: wasm and its plain-JS cpu (the CPU class), WebGL and WebGPU. */
@@ -114,22 +116,22 @@ async function fluidity(url) {
 }
 
 /** Trains EPOCHS epochs in the page; returns the time to the first epoch and the result. */
-async function epochs(url, backend) {
+async function epochs(url, backend, arch = 'conv', count = EPOCHS) {
   const session = await open(url, backend);
   try {
     const started = Date.now();
-    await session.run('await window.latentlab.lab.start({dataset: "mnist", seed: 42});');
+    await session.run(`await window.latentlab.lab.start({dataset: "mnist", seed: 42, arch: "${arch}"});`);
     let firstEpochSeconds = null;
     for (;;) {
       const status = await session.run('await new Promise((r) => setTimeout(r, 500)); return window.latentlab.lab.status();');
       if (firstEpochSeconds === null && status.epoch >= 1) firstEpochSeconds = (Date.now() - started) / 1000;
-      if (status.epoch >= EPOCHS || status.state !== 'running') break;
+      if (status.epoch >= count || status.state !== 'running') break;
     }
     await session.run('await window.latentlab.lab.pause(); await window.latentlab.lab.use();');
     const line = await session.run('return document.querySelector("[data-testid=lab-used]").textContent;');
     const heldout = Number(/held-out −ELBO ([\d.]+)/.exec(line)?.[1]);
     const status = await session.run('return window.latentlab.lab.status();');
-    return { backend, firstEpochSeconds, epochs: status.epoch, heldoutNegElbo: heldout, seconds: (Date.now() - started) / 1000 };
+    return { backend, arch, firstEpochSeconds, epochs: status.epoch, heldoutNegElbo: heldout, seconds: (Date.now() - started) / 1000 };
   } finally {
     await session.close();
   }
@@ -281,7 +283,7 @@ function sizes() {
   return files;
 }
 
-const checks = ONLY_MEMORY || ONLY_FLUIDITY ? {} : trainingChecks();
+const checks = ONLY_MEMORY || ONLY_FLUIDITY || ONLY_FIRST_EPOCH ? {} : trainingChecks();
 const site = await serveSite(SITE, '/bench/', {
   ...tfjsAssets(REPO),
   ...Object.fromEntries(Object.entries(checks).map(([arch, c]) => [`bench/training-check-${arch}.json`, readFileSync(c.file)])),
@@ -292,11 +294,19 @@ try {
     progress('fluidity while training (CPU)');
     results.fluidity = await fluidity(site.url);
   }
-  if (ONLY_MEMORY || (!ONLY_PEER && !ONLY_THROUGHPUT && !ONLY_FLUIDITY && MEMORY_MINUTES > 0)) {
+  if (ONLY_FIRST_EPOCH) {
+    results.firstEpochs = [];
+    for (const backend of ['cpu', 'webgpu']) {
+      progress(`first epoch of the dense network, ${backend}`);
+      results.firstEpochs.push(await epochs(site.url, backend, 'dense', 1).catch((e) => ({ backend, arch: 'dense', error: e.message })));
+    }
+  }
+  const partOnly = ONLY_PEER || ONLY_THROUGHPUT || ONLY_FLUIDITY || ONLY_FIRST_EPOCH;
+  if (ONLY_MEMORY || (!partOnly && MEMORY_MINUTES > 0)) {
     progress(`memory over ${MEMORY_MINUTES} minutes of training`);
     results.memory = await memory(site.url, MEMORY_MINUTES);
   }
-  if (!ONLY_MEMORY && !ONLY_PEER && !ONLY_FLUIDITY) {
+  if (!ONLY_MEMORY && (!partOnly || ONLY_THROUGHPUT)) {
     progress('throughput, CPU');
     results.throughput = [await throughput(site.url, 'cpu', 40), await throughput(site.url, 'cpu', 30, 'dense')];
     progress('throughput, WebGPU');
@@ -308,11 +318,11 @@ try {
       }
     }
   }
-  if (!ONLY_MEMORY && !ONLY_FLUIDITY) {
+  if (!ONLY_MEMORY && (!partOnly || ONLY_THROUGHPUT || ONLY_PEER)) {
     results.peer = await peerTraining(site.url, checks);
     results.nativeSteps = Object.fromEntries(ARCHS.map((arch) => [arch, { threads: checks[arch].native.native_threads, ...checks[arch].native.native_step_ms }]));
   }
-  if (!ONLY_MEMORY && !ONLY_PEER && !ONLY_THROUGHPUT && !ONLY_FLUIDITY) {
+  if (!ONLY_MEMORY && !partOnly) {
     progress('fluidity while training (CPU)');
     results.fluidity = await fluidity(site.url);
     progress(`${EPOCHS} epochs in the page (CPU)`);
@@ -363,6 +373,9 @@ if (fl) {
   lines.push(`| longest main-thread task while training (${FLUID_SECONDS} s) | cpu | ${f(fl.longestTask, 0)} ms | ${fl.tasksOver50} tasks > 50 ms | |`);
   // The observer reports tasks over 50 ms only.
   lines.push(`| longest main-thread task, model switch | cpu | ${fl.longestSwitchTask ? `${f(fl.longestSwitchTask, 0)} ms` : 'none over 50 ms'} | | |`);
+}
+for (const e of results.firstEpochs ?? []) {
+  lines.push(`| Play → end of the first epoch (MNIST, 10,000 images, ${e.arch}) | ${e.backend} | ${e.error ? `failed: ${e.error}` : `${f(e.firstEpochSeconds)} s`} | | |`);
 }
 if (results.browser) {
   lines.push(`| Play → end of the first epoch (MNIST, 10,000 images) | cpu | ${f(results.browser.firstEpochSeconds)} s | | |`);
