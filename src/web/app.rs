@@ -12,7 +12,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::address;
+use super::{address, now_millis};
 use super::backend::{self, BackendRequest};
 use super::compare::{ComparePanel, AUTOENCODER_VS_VAE, DENSE_VS_CONVOLUTIONAL};
 use super::draw::DrawPanel;
@@ -368,12 +368,6 @@ async fn show_model(
     Ok(())
 }
 
-pub fn now_millis() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
-}
-
 /// Lets the browser paint before a long computation.
 pub async fn next_frame() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -427,7 +421,7 @@ fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
         PageState::Loading { name, step: LoadStep::Preparing } => format!("Checking and loading {name}…"),
         PageState::Decoding { name } => format!("Decoding 225 latent points with {name}…"),
         PageState::Ready { name, decode_millis } if decode_millis > 0.0 => {
-            format!("Ready: {name}; the grid's 225 images decoded in one batch in {decode_millis:.0} ms.")
+            format!("Ready: {name}; the grid's 225 images decoded in {decode_millis:.0} ms.")
         }
         PageState::Ready { name, .. } => format!("Ready: {name}."),
         PageState::Failed(message) => format!("Something went wrong: {message}"),

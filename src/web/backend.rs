@@ -83,21 +83,13 @@ async fn probe_decode_millis(device: &Device) -> Result<f64, String> {
     let z = Tensor::<2>::zeros([PROBE_POINTS, 2], device);
     let mut best = f64::INFINITY;
     for run in 0..4 {
-        let started = now_millis();
+        let started = super::now_millis();
         model.decode(z.clone()).into_data_async().await.map_err(|e| format!("{e:?}"))?;
         if run > 0 {
-            best = best.min(now_millis() - started);
+            best = best.min(super::now_millis() - started);
         }
     }
     Ok(best)
-}
-
-/// `performance.now()`, in the page or in a worker.
-fn now_millis() -> f64 {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
-        .ok()
-        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
-        .map_or(0.0, |p| p.now())
 }
 
 /// Times the probe decode on WebGPU and on the CPU and keeps the faster.

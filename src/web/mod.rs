@@ -77,6 +77,15 @@ pub fn wasm_memory_bytes() -> f64 {
         .map_or(0.0, |buffer| f64::from(buffer.byte_length()))
 }
 
+/// `performance.now()`, in the page or in a worker (whose global has no `window`).
+pub fn now_millis() -> f64 {
+    use wasm_bindgen::JsCast;
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or(0.0, |p| p.now())
+}
+
 /// Hands the thread back to the page (input, painting) and resumes soon after: with
 /// `scheduler.yield()` where the browser has it (it resumes ahead of other tasks and is
 /// not clamped as nested timeouts are), else with a zero timeout.

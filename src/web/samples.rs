@@ -1,4 +1,4 @@
-//! Samples from the prior: 18 points z ~ N(0, I), decoded in one batch.
+//! Samples from the prior: 18 points z ~ N(0, I), decoded together.
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
