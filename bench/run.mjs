@@ -208,7 +208,10 @@ function nativeBench(results) {
   for (const backend of ['cpu', 'wgpu']) {
     let report;
     try {
-      report = JSON.parse(execFileSync(binary, ['bench', '--backend', backend, '--manifest', join(SITE, 'models', `${MODEL}.json`), '--runs', String(Math.max(RUNS, 30))], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+      // Autotune's minimal level: on an H200 it gives the default level's times in a fifth of
+      // the start-up (25 s against 2 min); on lavapipe the default level takes many minutes.
+      const env = { CUBECL_AUTOTUNE_LEVEL: 'minimal', ...process.env };
+      report = JSON.parse(execFileSync(binary, ['bench', '--backend', backend, '--manifest', join(SITE, 'models', `${MODEL}.json`), '--runs', String(Math.max(RUNS, 30))], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] }));
     } catch (error) {
       notes.push(`native ${backend}: ${String(error.stderr || error.message).trim().split('\n').at(-1)}`);
       continue;
@@ -218,6 +221,7 @@ function nativeBench(results) {
     results.push({ measure: '15×15 grid', who, backend: report.adapter, ...report.decode_grid });
     results.push({ measure: 'single encode', who, backend: report.adapter, ...report.encode_single });
     results.push({ measure: 'training step (conv, batch 100)', who, backend: report.adapter, ...report.train_step_conv_batch_100 });
+    results.push({ measure: 'training step (dense, batch 100)', who, backend: report.adapter, ...report.train_step_dense_batch_100 });
   }
   return notes;
 }

@@ -331,17 +331,18 @@ fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> ser
         "decode_single": time(&|| decode(1)),
         "decode_grid": time(&|| decode(225)),
         "encode_single": time(&encode),
-        "train_step_conv_batch_100": time_training_step(runs, device),
+        "train_step_conv_batch_100": time_training_step(Architecture::Conv, runs, device),
+        "train_step_dense_batch_100": time_training_step(Architecture::Dense, runs, device),
         "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
     })
 }
 
-/// One training step of the convolutional 2-D VAE at the lab's batch of 100 (images of
-/// uniform noise: the time does not depend on the pixels), the loss read back.
-fn time_training_step(runs: usize, device: &Device) -> serde_json::Value {
+/// One training step of a 2-D VAE at the lab's batch of 100 (images of uniform noise: the
+/// time does not depend on the pixels), the loss read back.
+fn time_training_step(architecture: Architecture, runs: usize, device: &Device) -> serde_json::Value {
     let device = device.clone().autodiff();
     let batch = 100;
-    let mut model = Some(VaeConfig::new().init(&device));
+    let mut model = Some(VaeConfig::new().with_architecture(architecture).init(&device));
     let mut optimizer = new_optimizer();
     let settings = StepSettings { kind: ModelKind::Vae, beta: 1.0, learning_rate: 1e-3 };
     let side = crate::model::MODEL_SIDE;

@@ -296,6 +296,9 @@ pub struct LabStatus {
     pub images_per_second: f64,
     pub steps_per_second: f64,
     pub backend: String,
+    /// Why the worker chose `backend`, when it timed a training step on each.
+    #[serde(default)]
+    pub backend_reason: Option<String>,
     /// Running mean of the latest training batches.
     pub loss: Option<Losses>,
     /// From the latest snapshot.
@@ -324,6 +327,10 @@ pub struct Snapshot {
     pub has_grid: bool,
 }
 
+/// What the page asks the worker for to have it time a training step on WebGPU and on
+/// the CPU and train on the faster.
+pub const AUTO_BACKEND: &str = "auto";
+
 /// Messages from the page to the training worker (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -332,6 +339,7 @@ pub enum ToWorker {
     /// `play`.
     Start {
         settings: LabSettings,
+        /// `cpu`, `webgpu`, or [`AUTO_BACKEND`].
         backend: String,
         play: bool,
         /// The letters to train on, when `settings.letters`.

@@ -25,7 +25,7 @@ use crate::data::{PreparedImages, IMAGE_PIXELS};
 use crate::image_set::ImageSet;
 use crate::letters::{copies_per_drawing, LetterSet};
 use crate::lab::{
-    code_warning, shuffled, FromWorker, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
+    code_warning, shuffled, FromWorker, AUTO_BACKEND, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
     HELDOUT_LOSS_IMAGES, HELDOUT_MAP_IMAGES, RECONSTRUCTED,
 };
 use crate::math::default_latent_grid;
@@ -89,6 +89,8 @@ fn now() -> f64 {
 struct Run {
     settings: LabSettings,
     backend: String,
+    /// Why this backend, when the worker chose it by timing.
+    backend_reason: Option<String>,
     device: Device,
     model: Vae,
     /// The weights whose loss was last read as finite (restored after a NaN).
@@ -122,6 +124,8 @@ struct Run {
 struct Caches {
     sets: HashMap<String, Rc<ImageSet>>,
     devices: HashMap<String, Device>,
+    /// Timed choices ([`AUTO_BACKEND`]) by network and batch: the backend and why.
+    timed_choices: HashMap<String, (String, String)>,
 }
 
 async fn run(commands: Rc<RefCell<VecDeque<ToWorker>>>) {
@@ -216,6 +220,7 @@ fn send_status(run: &mut Run, idle: LabState) {
         images_per_second: per_second(images as f64),
         steps_per_second: per_second(steps as f64),
         backend: run.backend.clone(),
+        backend_reason: run.backend_reason.clone(),
         loss: run.average,
         heldout: run.heldout_losses,
         train_images: run.train.len(),
@@ -248,6 +253,65 @@ async fn device(caches: &mut Caches, backend_name: &str) -> Result<Device, Strin
     };
     caches.devices.insert(backend_name.to_string(), device.clone());
     Ok(device)
+}
+
+/// The backend a run trains on, by name, its device and why it was chosen: the one the
+/// page asks for, or for [`AUTO_BACKEND`] the faster of WebGPU and the CPU for this
+/// run's network and batch, timed here (the answer can differ from the page's, which
+/// times a decode: a GPU gains most on a training step's larger batch).
+async fn training_device(
+    caches: &mut Caches,
+    requested: &str,
+    settings: &LabSettings,
+    train: &PreparedImages,
+) -> Result<(String, Device, Option<String>), String> {
+    if requested != AUTO_BACKEND {
+        return Ok((requested.to_string(), device(caches, requested).await?, None));
+    }
+    let key = format!("{}-{}-{}-{}", settings.architecture.name(), settings.latent, settings.batch, settings.kind.name());
+    if let Some((name, reason)) = caches.timed_choices.get(&key).cloned() {
+        return Ok((name.clone(), device(caches, &name).await?, Some(reason)));
+    }
+    let cpu = device(caches, "cpu").await?;
+    let (name, reason) = match device(caches, "webgpu").await {
+        Err(why) => ("cpu", format!("{why}; the lab trains on the CPU")),
+        Ok(webgpu) => {
+            post(&FromWorker::Loading { what: "the backend (timing a training step on WebGPU and on the CPU)".to_string(), received: 0, total: None }, None);
+            match (step_millis(&webgpu, settings, train).await, step_millis(&cpu, settings, train).await?) {
+                (Err(why), _) => ("cpu", format!("WebGPU failed a training step ({why}); the lab trains on the CPU")),
+                (Ok(gpu_ms), cpu_ms) => {
+                    let faster = if gpu_ms <= cpu_ms { "webgpu" } else { "cpu" };
+                    let timings = format!(
+                        "timed here, a training step of {} images took {gpu_ms:.0} ms on WebGPU and {cpu_ms:.0} ms on the CPU",
+                        settings.batch.min(train.len())
+                    );
+                    (faster, timings)
+                }
+            }
+        }
+    };
+    caches.timed_choices.insert(key, (name.to_string(), reason.clone()));
+    Ok((name.to_string(), device(caches, name).await?, Some(reason)))
+}
+
+/// One training step of a fresh model of `settings`' network on the first training
+/// batch, after one warm-up step (which compiles WebGPU's shaders), in ms.
+async fn step_millis(base: &Device, settings: &LabSettings, train: &PreparedImages) -> Result<f64, String> {
+    let device = base.clone().autodiff();
+    let mut model = settings.config().init(&device);
+    let mut optimizer = new_optimizer();
+    let step = StepSettings { kind: settings.kind, beta: settings.beta, learning_rate: settings.learning_rate };
+    let indices: Vec<usize> = (0..settings.batch.min(train.len())).collect();
+    let mut millis = 0.0;
+    for _ in 0..2 {
+        let started = crate::web::now_millis();
+        let (inputs, targets) = train.batch(&indices, &device);
+        let (stepped, losses) = train_step(model, &mut optimizer, inputs, targets, step);
+        read_scalar(losses.reconstruction).await?;
+        model = stepped;
+        millis = crate::web::now_millis() - started;
+    }
+    Ok(millis)
 }
 
 /// A run's data: training images, held-out images and the names of their labels.
@@ -295,7 +359,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
         Some(heldout_pixels),
     );
 
-    let base = device(caches, backend_name).await?;
+    let (backend, base, backend_reason) = training_device(caches, backend_name, &settings, &train).await?;
     let device = base.clone().autodiff();
     device.seed(settings.seed);
     let config = settings.config();
@@ -315,7 +379,8 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
     };
     let order = shuffled(train.len(), settings.seed);
     Ok(Run {
-        backend: backend_name.to_string(),
+        backend,
+        backend_reason,
         device,
         last_good: model.clone(),
         model,
@@ -445,6 +510,7 @@ fn fall_back_to_cpu(run: &mut Run, error: &str) {
             run.optimizer = new_optimizer();
             run.device = device;
             run.backend = "cpu".to_string();
+            run.backend_reason = None;
             run.message = Some(format!(
                 "The WebGPU device failed at step {} ({error}): training goes on on the CPU backend from step {step}, \
                  the last snapshot.",

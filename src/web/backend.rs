@@ -4,6 +4,8 @@
 use burn::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::lab::AUTO_BACKEND;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackendKind {
     WebGpu,
@@ -60,15 +62,18 @@ pub struct ChosenDevice {
     pub fallback_reason: Option<String>,
     /// When the page timed both backends and WebGPU was the faster: the two timings.
     pub timing: Option<String>,
+    /// What the lab's worker is asked to train on: this backend's name, or, where the
+    /// page timed both, [`AUTO_BACKEND`] (the worker times a training step on each).
+    pub lab_request: &'static str,
 }
 
 impl ChosenDevice {
     pub fn cpu(fallback_reason: Option<String>) -> Self {
-        ChosenDevice { device: Device::flex(), kind: BackendKind::Cpu, fallback_reason, timing: None }
+        ChosenDevice { device: Device::flex(), kind: BackendKind::Cpu, fallback_reason, timing: None, lab_request: BackendKind::Cpu.name() }
     }
 
     pub fn webgpu(device: Device) -> Self {
-        ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None, timing: None }
+        ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None, timing: None, lab_request: BackendKind::WebGpu.name() }
     }
 }
 
@@ -101,11 +106,12 @@ async fn faster_of(webgpu: Device) -> ChosenDevice {
         (Ok(_), Err(_)) => return ChosenDevice::webgpu(webgpu),
     };
     let timings = format!("a {PROBE_POINTS}-point decode took {gpu_ms:.1} ms on WebGPU and {cpu_ms:.1} ms on the CPU");
-    if gpu_ms <= cpu_ms {
+    let chosen = if gpu_ms <= cpu_ms {
         ChosenDevice { timing: Some(timings), ..ChosenDevice::webgpu(webgpu) }
     } else {
         ChosenDevice::cpu(Some(format!("timed here, {timings}")))
-    }
+    };
+    ChosenDevice { lab_request: AUTO_BACKEND, ..chosen }
 }
 
 /// Whether `navigator.gpu` exists, in the page or in a worker (whose global has no `window`).

@@ -161,7 +161,10 @@ fn draw_axes(ctx: &CanvasRenderingContext2d, space: Space, width: f64, height: f
         ctx.line_to(width, y);
         ctx.stroke();
         let _ = ctx.fill_text(&label, x + 3.0, height - 4.0);
-        let _ = ctx.fill_text(&label, 3.0, y - 3.0);
+        // Both axes share the corner's value: the label under the x axis names it once.
+        if at > 0.0 {
+            let _ = ctx.fill_text(&label, 3.0, y - 3.0);
+        }
     }
 }
 

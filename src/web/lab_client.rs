@@ -199,7 +199,7 @@ impl Lab {
             .inner
             .session
             .backend()
-            .map_or("cpu", |chosen| chosen.kind.name())
+            .map_or("cpu", |chosen| chosen.lab_request)
             .to_string();
         let promise = self.wait_for(Box::new(move |status| {
             status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
@@ -507,6 +507,7 @@ fn serde_wasm_status(status: &LabStatus) -> JsValue {
         "imagesPerSecond": status.images_per_second,
         "stepsPerSecond": status.steps_per_second,
         "backend": status.backend,
+        "backendReason": status.backend_reason,
         "loss": losses(&status.loss),
         "heldout": losses(&status.heldout),
         "trainImages": status.train_images,

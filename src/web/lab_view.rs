@@ -250,6 +250,13 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         }
     };
     let message = move || s.status.with(|st| st.as_ref().and_then(|st| st.message.clone()));
+    let backend_reason = move || {
+        s.status.with(|st| {
+            let st = st.as_ref()?;
+            let name = if st.backend == "webgpu" { "WebGPU" } else { "the CPU" };
+            st.backend_reason.as_ref().map(|why| format!("The lab trains on {name}: {why}."))
+        })
+    };
     let progress = move || {
         s.loading.get().and_then(|(_, received, total)| {
             total.map(|total| view! { <progress max=total.to_string() value=received.to_string()></progress> })
@@ -300,8 +307,9 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
             on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=drop_files>
             <h2 id="lab-title">"Training lab: train a VAE here, in your browser"</h2>
             <p class="caption">
-                "Training runs in a background worker on this page's backend, with the same training step as the native trainer, \
-                 on 10,000 shipped training images; the views below refresh about once a second while the page stays usable."
+                "Training runs in a background worker, with the same training step as the native trainer, \
+                 on 10,000 shipped training images, on the page's backend; where the page timed WebGPU against the CPU, \
+                 the lab times a training step on each and trains on the faster; the views below refresh about once a second while the page stays usable."
             </p>
             <p class="caption" data-testid="lab-sizes">
                 "Latent sizes offered: 2-D (a map and a 15×15 grid you can read), 8-D (the size of the TF1 notebook behind this \
@@ -443,6 +451,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 <span>{status_text}</span>
                 {progress}
             </div>
+            {move || backend_reason().map(|m| view! { <p class="caption" data-testid="lab-backend">{m}</p> })}
             {move || message().map(|m| view! { <p class="note warning" data-testid="lab-message">{m}</p> })}
             {move || used_line().map(|m| view! { <p class="note" data-testid="lab-used">{m}</p> })}
             <div class="controls" class:hidden=move || snapshot_count() < 2>

@@ -263,6 +263,25 @@ describe('the training lab in headless Chromium', () => {
     }
   });
 
+  test('?backend=auto: the lab times a training step on WebGPU and on the CPU and trains on the faster', async () => {
+    const session = await open('?backend=auto', true);
+    try {
+      const first = await session.run('return await window.latentlab.lab.start({dataset: "mnist", classes: [1], arch: "dense", latent: 2, batch: 16, lr: 0.003, seed: 2});');
+      const timed = (first.backendReason ?? '').match(/a training step of 16 images took (\d+) ms on WebGPU and (\d+) ms on the CPU/);
+      assert.ok(timed, `the worker names both timings: ${first.backendReason}`);
+      const [webgpu, cpu] = [Number(timed[1]), Number(timed[2])];
+      assert.equal(first.backend, webgpu <= cpu ? 'webgpu' : 'cpu', `WebGPU ${webgpu} ms, CPU ${cpu} ms`);
+      const shown = await session.run('return document.querySelector("[data-testid=lab-backend]")?.textContent ?? "";');
+      assert.match(shown, new RegExp(`The lab trains on ${first.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}: timed here`));
+      await session.run('await window.latentlab.lab.pause();');
+      const trained = await steps(session, 3);
+      assert.equal(trained.backend, first.backend);
+      assert.ok(trained.loss.total < first.loss.total, `loss ${first.loss.total} → ${trained.loss.total}`);
+    } finally {
+      await session.close();
+    }
+  });
+
   test('WebGPU (software adapter): a few steps lower the loss', async () => {
     const session = await open('?backend=webgpu', true);
     try {
