@@ -25,8 +25,11 @@ const ONLY_MEMORY = process.env.LAB_ONLY === 'memory';
 // LAB_ONLY=fluidity: long tasks and slider → frame while training, and a model switch.
 const ONLY_PEER = process.env.LAB_ONLY === 'peer';
 const ONLY_FLUIDITY = process.env.LAB_ONLY === 'fluidity';
-// LAB_ONLY=first-epoch: Play → end of the first epoch of the dense network, per backend.
+// LAB_ONLY=first-epoch: Play → end of the first epoch, per backend, of the network that
+// LAB_FIRST_EPOCH_ARCH names (dense unless set), on LAB_FIRST_EPOCH_BACKENDS (cpu,webgpu).
 const ONLY_FIRST_EPOCH = process.env.LAB_ONLY === 'first-epoch';
+const FIRST_EPOCH_ARCH = process.env.LAB_FIRST_EPOCH_ARCH ?? 'dense';
+const FIRST_EPOCH_BACKENDS = (process.env.LAB_FIRST_EPOCH_BACKENDS ?? 'cpu,webgpu').split(',');
 const PEER_SECONDS = Number(process.env.LAB_PEER_SECONDS ?? 30);
 const ARCHS = ['conv', 'dense'];
 /** The tfjs backends the peer trains on: wasm and its plain-JS cpu (the CPU class), WebGL and WebGPU. */
@@ -296,9 +299,9 @@ try {
   }
   if (ONLY_FIRST_EPOCH) {
     results.firstEpochs = [];
-    for (const backend of ['cpu', 'webgpu']) {
-      progress(`first epoch of the dense network, ${backend}`);
-      results.firstEpochs.push(await epochs(site.url, backend, 'dense', 1).catch((e) => ({ backend, arch: 'dense', error: e.message })));
+    for (const backend of FIRST_EPOCH_BACKENDS) {
+      progress(`first epoch of the ${FIRST_EPOCH_ARCH} network, ${backend}`);
+      results.firstEpochs.push(await epochs(site.url, backend, FIRST_EPOCH_ARCH, 1).catch((e) => ({ backend, arch: FIRST_EPOCH_ARCH, error: e.message })));
     }
   }
   const partOnly = ONLY_PEER || ONLY_THROUGHPUT || ONLY_FLUIDITY || ONLY_FIRST_EPOCH;

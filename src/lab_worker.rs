@@ -270,7 +270,8 @@ async fn training_device(
     }
     let key = format!("{}-{}-{}-{}", settings.architecture.name(), settings.latent, settings.batch, settings.kind.name());
     if let Some((name, reason)) = caches.timed_choices.get(&key).cloned() {
-        return Ok((name.clone(), device(caches, &name).await?, Some(reason)));
+        let device = device(caches, &name).await?;
+        return Ok((name, device, Some(reason)));
     }
     let cpu = device(caches, "cpu").await?;
     let (name, reason) = match device(caches, "webgpu").await {
