@@ -31,7 +31,7 @@ use crate::lab::{
 use crate::math::default_latent_grid;
 use crate::model::{loss_terms, ModelKind, Vae, VaeConfig};
 use crate::step::{new_optimizer, train_step, StepSettings};
-use crate::web::{backend, fetch};
+use crate::web::{backend, fetch, now_millis as now};
 use crate::weights::{self, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord};
 
 /// Status messages go out at most this often while training runs.
@@ -79,10 +79,6 @@ fn post(message: &FromWorker, bytes: Option<Vec<u8>>) {
             let _ = scope.post_message(&envelope);
         }
     }
-}
-
-fn now() -> f64 {
-    js_sys::Date::now()
 }
 
 /// A training run: its settings, model, optimizer, data and counters.
@@ -305,12 +301,12 @@ async fn step_millis(base: &Device, settings: &LabSettings, train: &PreparedImag
     let indices: Vec<usize> = (0..settings.batch.min(train.len())).collect();
     let mut millis = 0.0;
     for _ in 0..2 {
-        let started = crate::web::now_millis();
+        let started = now();
         let (inputs, targets) = train.batch(&indices, &device);
         let (stepped, losses) = train_step(model, &mut optimizer, inputs, targets, step);
         read_scalar(losses.reconstruction).await?;
         model = stepped;
-        millis = crate::web::now_millis() - started;
+        millis = now() - started;
     }
     Ok(millis)
 }
