@@ -132,6 +132,14 @@ impl ShippedModel {
         Self::all().find(|m| m.name() == name)
     }
 
+    /// The shipped model trained on the same data with the same kind, latent size and
+    /// network, if there is one: the yardstick for a model from the lab.
+    pub fn peer_of(dataset: &str, kind: &str, latent: usize, network: Architecture) -> Option<ShippedModel> {
+        Self::all().find(|m| {
+            m.dataset.name() == dataset && m.variant.kind() == kind && m.latent() == latent && m.variant.architecture() == network
+        })
+    }
+
     /// The same dataset's model of another variant.
     pub fn with_variant(self, variant: Variant) -> ShippedModel {
         ShippedModel { variant, ..self }
@@ -159,6 +167,16 @@ mod tests {
             assert_eq!(ShippedModel::find(name).unwrap().name(), *name);
         }
         assert_eq!(ShippedModel::find("mnist-vae-3d"), None);
+    }
+
+    #[test]
+    fn a_lab_model_is_compared_with_the_shipped_model_of_its_network() {
+        let peer = |network| ShippedModel::peer_of("mnist", "vae", 2, network).map(ShippedModel::name);
+        assert_eq!(peer(Architecture::Dense).as_deref(), Some("mnist-dense-vae-2d"));
+        assert_eq!(peer(Architecture::Conv).as_deref(), Some("mnist-vae-2d"));
+        assert_eq!(ShippedModel::peer_of("fashion-mnist", "ae", 2, Architecture::Dense), None);
+        assert_eq!(ShippedModel::peer_of("letters", "vae", 2, Architecture::Dense), None);
+        assert_eq!(ShippedModel::peer_of("mnist", "vae", 8, Architecture::Conv), None);
     }
 
     #[test]

@@ -12,6 +12,16 @@ pub fn bytes_to_unit(pixels: &[u8]) -> Vec<f32> {
     pixels.iter().map(|&p| p as f32 / 255.0).collect()
 }
 
+/// A pixel value in [0, 1] as a byte (clamped; NaN gives 0): the inverse of
+/// [`bytes_to_unit`], for every picture the model's output becomes.
+pub fn unit_to_byte(value: f32) -> u8 {
+    if value.is_nan() {
+        0
+    } else {
+        (value.clamp(0.0, 1.0) * 255.0).round() as u8
+    }
+}
+
 /// Pads a 28×28 image (values in [0, 1], row by row) with zeros to the model's 32×32.
 pub fn pad_to_model_side(image: &[f32]) -> Vec<f32> {
     assert_eq!(image.len(), IMAGE_PIXELS, "expected a 28×28 image");

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::augment::SplitMix64;
 use crate::catalogue::{DatasetId, ShippedModel};
 use crate::letters::LetterSet;
+use crate::math::standard_normal;
 use crate::model::{Architecture, ModelKind, VaeConfig};
 use crate::weights::Manifest;
 
@@ -204,6 +205,17 @@ impl LabSettings {
         (settings, problems)
     }
 
+    /// The `lab-…` part of the address for these settings, or `None` for a run on the
+    /// person's letters: a link cannot carry the drawings, so it must not claim the run.
+    pub fn address(&self) -> Option<String> {
+        (!self.letters).then(|| self.to_query())
+    }
+
+    /// What this run's evaluation figures are measured on.
+    pub fn evaluated(&self) -> Evaluated {
+        Evaluated::of(self.letters)
+    }
+
     /// The name of the data trained on: a dataset's, or "letters".
     pub fn data_name(&self) -> &'static str {
         if self.letters {
@@ -248,6 +260,56 @@ where
             problems.push(format!("lab-{name} \"{value}\" is not a number: {default} is used"));
             default
         }
+    }
+}
+
+/// What a lab run's evaluation figures (loss, map, reconstructions) are measured on:
+/// held-out test images the run never trains on, or, for the person's letters (too few
+/// to hold any out), the drawings whose varied copies it trains on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluated {
+    HeldOut,
+    OwnDrawings,
+}
+
+impl Evaluated {
+    pub fn of(letters: bool) -> Self {
+        if letters {
+            Evaluated::OwnDrawings
+        } else {
+            Evaluated::HeldOut
+        }
+    }
+
+    /// For a model's manifest: its `dataset` names the data it trained on.
+    pub fn of_data(data_name: &str) -> Self {
+        Self::of(data_name == LETTERS_DATA)
+    }
+
+    /// A short label, for chart legends and status lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Evaluated::HeldOut => "held-out",
+            Evaluated::OwnDrawings => "your drawings",
+        }
+    }
+
+    /// `count` evaluation images, in words.
+    pub fn images(self, count: usize) -> String {
+        match self {
+            Evaluated::HeldOut => format!("{count} held-out test images"),
+            Evaluated::OwnDrawings => format!("your {count} drawings, whose varied copies it trains on (there is no held-out set)"),
+        }
+    }
+
+    /// A loss measured on `count` evaluation images, in words, e.g. "held-out −ELBO
+    /// 154.2 nats per image on 250 held-out test images".
+    pub fn figure(self, measure: &str, value: f64, count: usize) -> String {
+        let prefix = match self {
+            Evaluated::HeldOut => "held-out ",
+            Evaluated::OwnDrawings => "",
+        };
+        format!("{prefix}{measure} {value:.1} nats per image on {}", self.images(count))
     }
 }
 
@@ -348,11 +410,22 @@ pub enum ToWorker {
     },
     Play,
     Pause,
-    Step,
+    /// Trains `count` batches, then pauses (snapshots fall by time, as when playing).
+    Step {
+        #[serde(default = "one")]
+        count: u64,
+    },
     SetBeta { beta: f32 },
     /// Sends the weights and manifest of the model as it is now.
     Export { request: u64 },
 }
+
+fn one() -> u64 {
+    1
+}
+
+/// The most batches one `step(count)` call trains.
+pub const MAX_STEPS_PER_CALL: u64 = 100_000;
 
 /// Messages from the training worker to the page (JSON, with binary parts beside).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -404,6 +477,16 @@ pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
         order.swap(i, j);
     }
     order
+}
+
+/// The noise ε [count × latent] of a run's evaluation: fixed by the run's seed, so a
+/// snapshot never draws from the training's random generator (which would make a run's
+/// course depend on when its snapshots fall) and the evaluation of the same weights
+/// always gives the same figures.
+pub fn evaluation_noise(seed: u64, count: usize, latent: usize) -> Vec<f32> {
+    let mut rng = SplitMix64::new(seed ^ 0x5EED_0F_E7A1_0A7E);
+    let mut uniform = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    (0..count * latent).map(|_| standard_normal(uniform(), uniform()) as f32).collect()
 }
 
 #[cfg(test)]
@@ -474,6 +557,8 @@ mod tests {
         let letters = LabSettings::from_json(r#"{"letters": true, "arch": "dense"}"#).unwrap();
         assert!(letters.model_name(5).starts_with("lab-letters-dense-vae-2d"), "{}", letters.model_name(5));
         assert!(!letters.to_query().contains("letters"), "a link cannot carry the drawings");
+        assert_eq!(letters.address(), None, "nor may the address claim a run it cannot bring back");
+        assert_eq!(LabSettings::default().address(), Some(LabSettings::default().to_query()));
     }
 
     #[test]
@@ -482,6 +567,35 @@ mod tests {
         let json = serde_json::to_string(&message).unwrap();
         assert!(json.contains("\"type\":\"start\""), "{json}");
         assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), message);
+    }
+
+    #[test]
+    fn steps_default_to_one_and_letters_runs_are_evaluated_on_the_drawings() {
+        assert_eq!(serde_json::from_str::<ToWorker>(r#"{"type":"step"}"#).unwrap(), ToWorker::Step { count: 1 });
+        assert_eq!(serde_json::from_str::<ToWorker>(r#"{"type":"step","count":40}"#).unwrap(), ToWorker::Step { count: 40 });
+        let letters = LabSettings { letters: true, ..LabSettings::default() };
+        assert_eq!(letters.evaluated(), Evaluated::OwnDrawings);
+        assert!(letters.evaluated().images(15).starts_with("your 15 drawings"));
+        assert!(!letters.evaluated().images(15).contains("held-out test"));
+        assert_eq!(Evaluated::of_data("mnist").images(211), "211 held-out test images");
+        assert_eq!(Evaluated::of_data(LETTERS_DATA), Evaluated::OwnDrawings);
+        assert_eq!(
+            Evaluated::HeldOut.figure("−ELBO", 154.22, 250),
+            "held-out −ELBO 154.2 nats per image on 250 held-out test images"
+        );
+        assert!(!Evaluated::OwnDrawings.figure("−ELBO", 80.0, 15).contains("held-out −ELBO"));
+    }
+
+    #[test]
+    fn evaluation_noise_is_fixed_by_the_seed_and_standard_normal() {
+        let noise = evaluation_noise(42, 2000, 2);
+        assert_eq!(noise.len(), 4000);
+        assert_eq!(noise, evaluation_noise(42, 2000, 2));
+        assert_ne!(noise, evaluation_noise(43, 2000, 2));
+        assert_eq!(evaluation_noise(42, 10, 2)[..], noise[..20], "the first images' noise does not depend on the count");
+        let mean = noise.iter().map(|v| f64::from(*v)).sum::<f64>() / 4000.0;
+        let variance = noise.iter().map(|v| (f64::from(*v) - mean).powi(2)).sum::<f64>() / 4000.0;
+        assert!(mean.abs() < 0.06 && (variance - 1.0).abs() < 0.08, "mean {mean}, variance {variance}");
     }
 
     #[test]

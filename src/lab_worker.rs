@@ -21,11 +21,11 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::catalogue::DatasetId;
-use crate::data::{PreparedImages, IMAGE_PIXELS};
+use crate::data::{unit_to_byte, PreparedImages, IMAGE_PIXELS};
 use crate::image_set::ImageSet;
 use crate::letters::{copies_per_drawing, LetterSet};
 use crate::lab::{
-    code_warning, shuffled, FromWorker, AUTO_BACKEND, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
+    code_warning, evaluation_noise, shuffled, FromWorker, AUTO_BACKEND, MAX_STEPS_PER_CALL, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
     HELDOUT_LOSS_IMAGES, HELDOUT_MAP_IMAGES, RECONSTRUCTED,
 };
 use crate::math::default_latent_grid;
@@ -95,6 +95,8 @@ struct Run {
     train: Rc<PreparedImages>,
     heldout: Rc<PreparedImages>,
     running: bool,
+    /// Where a `step(count)` call pauses the run.
+    stop_at: Option<u64>,
     step: u64,
     epoch: usize,
     order: Vec<usize>,
@@ -152,9 +154,16 @@ async fn run(commands: Rc<RefCell<VecDeque<ToWorker>>>) {
                     let started = now();
                     if train_once(run).await {
                         run.wall_millis += now() - started;
-                        if now() >= run.next_snapshot {
+                        let reached = run.stop_at.is_some_and(|at| run.step >= at);
+                        if reached {
+                            run.running = false;
+                        }
+                        if reached || now() >= run.next_snapshot {
                             snapshot(run).await;
                         }
+                    }
+                    if !run.running {
+                        run.stop_at = None;
                     }
                     if now() - run.last_status >= STATUS_INTERVAL_MILLIS || !run.running {
                         send_status(run, LabState::Paused);
@@ -172,19 +181,19 @@ async fn handle(run: &mut Run, command: ToWorker) {
     match command {
         ToWorker::Play => {
             run.running = true;
+            run.stop_at = None;
             run.message = None;
             send_status(run, LabState::Paused);
         }
         ToWorker::Pause => {
             run.running = false;
+            run.stop_at = None;
             send_status(run, LabState::Paused);
         }
-        ToWorker::Step => {
-            run.running = false;
-            if train_once(run).await {
-                snapshot(run).await;
-            }
-            send_status(run, LabState::Paused);
+        ToWorker::Step { count } => {
+            // Trained by the loop, as when playing, so that Pause and β changes get in.
+            run.running = true;
+            run.stop_at = Some(run.step + count.clamp(1, MAX_STEPS_PER_CALL));
         }
         ToWorker::SetBeta { beta } => {
             if beta.is_finite() {
@@ -350,7 +359,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
     if train.is_empty() || heldout.is_empty() {
         return Err("no training images in the chosen classes".to_string());
     }
-    let heldout_pixels: Vec<u8> = heldout.targets.iter().map(|v| (v * 255.0).round() as u8).collect();
+    let heldout_pixels: Vec<u8> = heldout.targets.iter().copied().map(unit_to_byte).collect();
     post(
         &FromWorker::Heldout { labels: heldout.labels.clone(), class_names: class_names.clone(), count: heldout.len() },
         Some(heldout_pixels),
@@ -385,6 +394,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
         train: Rc::new(train),
         heldout: Rc::new(heldout),
         running: false,
+        stop_at: None,
         step: 0,
         epoch: 0,
         order,
@@ -540,7 +550,7 @@ async fn read_values(tensor: Tensor<2>) -> Result<Vec<f32>, String> {
 
 async fn read_pixels(tensor: Tensor<4>) -> Result<Vec<u8>, String> {
     let values = tensor.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
-    Ok(values.iter().map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
+    Ok(values.into_iter().map(unit_to_byte).collect())
 }
 
 /// The held-out encodings (μ, log σ²) of every held-out image, in chunks.
@@ -556,23 +566,34 @@ async fn encode_heldout(model: &Vae, heldout: &PreparedImages, device: &Device) 
     Ok((means, log_vars))
 }
 
-/// Held-out losses: reconstruction of the first `count` images (z sampled for a VAE,
-/// z = μ for an autoencoder) and their mean KL from the encodings already read.
+/// The evaluation set's losses: reconstruction of its first `count` images (z sampled
+/// with the run's fixed [`evaluation_noise`] for a VAE, z = μ for an autoencoder) and
+/// their mean KL from the encodings already read.
 async fn heldout_losses(
     model: &Vae,
-    kind: ModelKind,
+    settings: &LabSettings,
     heldout: &PreparedImages,
     count: usize,
     (means, log_vars): (&[f32], &[f32]),
     beta: f64,
     device: &Device,
 ) -> Result<Losses, String> {
+    let kind = settings.kind;
     let count = count.min(heldout.len());
     let indices: Vec<usize> = (0..count).collect();
+    let noise = evaluation_noise(settings.seed, count, settings.latent);
     let mut reconstruction = 0.0;
     for chunk in indices.chunks(250) {
         let (inputs, targets) = heldout.batch(chunk, device);
-        let terms = loss_terms(&kind.forward(model, inputs), targets);
+        let output = match kind {
+            ModelKind::Vae => {
+                let chunk_noise = noise[chunk[0] * settings.latent..(chunk[0] + chunk.len()) * settings.latent].to_vec();
+                let chunk_noise = Tensor::<2>::from_data(TensorData::new(chunk_noise, [chunk.len(), settings.latent]), device);
+                model.forward_with_noise(inputs, chunk_noise)
+            }
+            ModelKind::Ae => model.forward_mean(inputs),
+        };
+        let terms = loss_terms(&output, targets);
         reconstruction += read_scalar(terms.reconstruction).await? * chunk.len() as f64;
     }
     reconstruction /= count as f64;
@@ -615,7 +636,7 @@ async fn take_snapshot(run: &Run) -> Result<(Snapshot, Vec<u8>), String> {
     let device = run.device.clone().inner();
     let (means, log_vars) = encode_heldout(&model, &run.heldout, &device).await?;
     let beta = f64::from(run.settings.beta);
-    let heldout = heldout_losses(&model, run.settings.kind, &run.heldout, HELDOUT_LOSS_IMAGES, (&means[..], &log_vars[..]), beta, &device).await?;
+    let heldout = heldout_losses(&model, &run.settings, &run.heldout, HELDOUT_LOSS_IMAGES, (&means[..], &log_vars[..]), beta, &device).await?;
     let latent = run.settings.latent;
     let shown = RECONSTRUCTED.min(run.heldout.len());
     let mut latents: Vec<f32> = means[..shown * latent].to_vec();
@@ -686,9 +707,8 @@ async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
     let bytes = weights::to_f16_bytes(&cpu_model).map_err(|e| e.to_string())?;
     let cpu = Device::flex();
     let rounded = weights::load_unchecked(&config, &bytes, &cpu).map_err(|e| e.to_string())?;
-    cpu.seed(settings.seed);
     let encoded = encode_heldout(&rounded, &run.heldout, &cpu).await?;
-    let losses = heldout_losses(&rounded, settings.kind, &run.heldout, run.heldout.len(), (&encoded.0[..], &encoded.1[..]), 1.0, &cpu).await?;
+    let losses = heldout_losses(&rounded, settings, &run.heldout, run.heldout.len(), (&encoded.0[..], &encoded.1[..]), 1.0, &cpu).await?;
     let name = settings.model_name(run.step);
     let manifest = Manifest {
         name: name.clone(),

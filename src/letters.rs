@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Distortion, DistortionRange, SplitMix64};
-use crate::data::IMAGE_PIXELS;
+use crate::data::{unit_to_byte, IMAGE_PIXELS};
 use crate::preprocess::{check_drawing, Stroke};
 
 /// The tag a letter set file starts with.
@@ -225,7 +225,7 @@ impl LetterSet {
             let Some(label) = labels.iter().position(|&l| l == drawing.label) else { continue };
             for copy in 0..copies {
                 let Ok(image) = distortion(copy).render(&drawing.strokes, self.pad, self.brush) else { continue };
-                images.pixels.extend(image.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8));
+                images.pixels.extend(image.iter().copied().map(unit_to_byte));
                 images.labels.push(label as u8);
             }
         }

@@ -1,5 +1,7 @@
 //! Laying decoded images out as one RGBA picture, for a canvas.
 
+use crate::data::unit_to_byte;
+
 /// Tiles `count` square greyscale images (values in [0, 1], `side`×`side`, row by row)
 /// into a picture `columns` images wide. Returns (RGBA bytes, width, height).
 /// Values outside [0, 1] (or NaN) are clamped to black/white rather than wrapping.
@@ -15,21 +17,13 @@ pub fn tile_greyscale(pixels: &[f32], side: usize, columns: usize) -> (Vec<u8>, 
         let (tile_row, tile_col) = (index / columns, index % columns);
         for y in 0..side {
             for x in 0..side {
-                let grey = to_byte(image[y * side + x]);
+                let grey = unit_to_byte(image[y * side + x]);
                 let at = ((tile_row * side + y) * width + tile_col * side + x) * 4;
                 rgba[at..at + 4].copy_from_slice(&[grey, grey, grey, 255]);
             }
         }
     }
     (rgba, width, height)
-}
-
-fn to_byte(value: f32) -> u8 {
-    if value.is_nan() {
-        0
-    } else {
-        (value.clamp(0.0, 1.0) * 255.0).round() as u8
-    }
 }
 
 #[cfg(test)]

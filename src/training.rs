@@ -12,7 +12,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::{EpochSnapshot, History, LatentMap};
-use crate::data::PreparedImages;
+use crate::data::{unit_to_byte, PreparedImages};
 use crate::idx::{load_split, LabelledImages, Split};
 use crate::model::{loss_terms, Architecture, ModelKind, Vae, VaeConfig};
 use crate::step::{new_optimizer, train_step, StepSettings};
@@ -380,7 +380,7 @@ fn reconstruct_bytes(model: &Vae, images: &PreparedImages, count: usize, device:
     pixels
         .into_data()
         .iter::<f32>()
-        .map(|p| (p.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .map(unit_to_byte)
         .collect()
 }
 

@@ -15,7 +15,8 @@
 //! - `latentlab.lab`: the training lab: `start(settings)` (settings as in the form:
 //!   `{dataset, classes, latent, arch, kind, beta, lr, batch, seed, from, letters}`, each
 //!   optional; `letters: true` trains on the letters workshop's set;
-//!   resolves with the status once the first step has run), `pause()`, `step()`,
+//!   resolves with the status once the first step has run), `pause()`, `step(count)`
+//!   (`count` batches, default 1, then paused; resolves with the status after them),
 //!   `reset()`, `status()` → `{state, step, epoch, imagesPerSecond, backend, loss,
 //!   heldout, message}` or null, `use()` (resolves once the trained model is on show),
 //!   `close()`.
@@ -160,8 +161,19 @@ fn lab_api(lab: &Lab) -> Result<Object, JsValue> {
         }
     });
     Reflect::set(&api, &"start".into(), &start.into_js_value())?;
-    let calls: [(&str, fn(&Lab) -> Promise); 4] =
-        [("pause", Lab::pause), ("step", Lab::step), ("reset", Lab::reset), ("use", Lab::use_model)];
+    let for_step = lab.clone();
+    let step = Closure::<dyn Fn(JsValue) -> Promise>::new(move |count: JsValue| {
+        match count.as_f64() {
+            None if count.is_undefined() => for_step.step(1),
+            Some(n) if n.fract() == 0.0 && n >= 1.0 => for_step.step(n.min(u64::MAX as f64) as u64),
+            _ => {
+                let shown = js_sys::JSON::stringify(&count).map(String::from).unwrap_or_else(|_| "that".to_string());
+                Promise::reject(&js_error(format!("step: {shown} is not a whole number of batches")))
+            }
+        }
+    });
+    Reflect::set(&api, &"step".into(), &step.into_js_value())?;
+    let calls: [(&str, fn(&Lab) -> Promise); 3] = [("pause", Lab::pause), ("reset", Lab::reset), ("use", Lab::use_model)];
     for (name, call) in calls {
         let lab = lab.clone();
         let function = Closure::<dyn Fn() -> Promise>::new(move || call(&lab));

@@ -32,6 +32,7 @@ use super::sliders::SliderPanel;
 use super::traversal::TraversalPanel;
 use crate::artifacts::LatentMap;
 use crate::catalogue::{DatasetId, DEFAULT_MODEL};
+use crate::lab::Evaluated;
 use crate::math::default_latent_grid;
 use crate::plane::Space;
 use crate::weights::Manifest;
@@ -460,16 +461,16 @@ fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
                 None if m.dataset == crate::lab::LETTERS_DATA => format!("your own letters ({})", m.class_names.join(", ")),
                 None => m.dataset.clone(),
             };
-            let (how, measured_on) = match &m.trained_in {
-                Some(place) => (format!("in {place}"), "held-out"),
-                None => (format!("for {} epochs", m.training.epochs), "test"),
+            let (how, figure) = match &m.trained_in {
+                Some(place) => (
+                    format!("in {place}"),
+                    Evaluated::of_data(&m.dataset).figure(measure, m.test_metrics.neg_elbo, m.training.test_images),
+                ),
+                None => (format!("for {} epochs", m.training.epochs), format!("test {measure} {:.1} nats per image", m.test_metrics.neg_elbo)),
             };
             view! {
                 <p class="model-line" data-testid="model-line">
-                    {format!(
-                        "Model {}: {what} with a {}-D latent space, trained on {dataset} {how} ({measured_on} {measure} {:.1} nats per image).",
-                        m.name, m.latent, m.test_metrics.neg_elbo
-                    )}
+                    {format!("Model {}: {what} with a {}-D latent space, trained on {dataset} {how} ({figure}).", m.name, m.latent)}
                 </p>
             }
         })

@@ -122,6 +122,9 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
         })
     };
     let planar = move || history.with(|h| h.as_ref().and_then(|h| h.as_ref().ok()).is_some_and(|h| h.latent == 2));
+    // Until this model's history is here (and for a model without one), the views and their
+    // controls are hidden: their canvases still hold the previous model's pictures.
+    let absent = move || history.with(|h| !matches!(h, Some(Ok(_))));
     view! {
         <section class="panel history-panel" aria-labelledby="history-title">
             <h2 id="history-title">"How it learned, epoch by epoch"</h2>
@@ -130,7 +133,7 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
                 Some(Err(e)) => Some(view! { <p class="error">"No training history: " {e}</p> }.into_any()),
                 Some(Ok(_)) => None,
             }}
-            <div class="controls">
+            <div class="controls" class:hidden=absent>
                 <button type="button" data-testid="history-play" on:click=move |_| playing.update(|p| *p = !*p)>
                     {move || if playing.get() { "Pause" } else { "Play" }}
                 </button>
@@ -149,7 +152,7 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
                 />
                 <span data-testid="history-label">{describe}</span>
             </div>
-            <div class="history-views">
+            <div class="history-views" data-testid="history-views" class:hidden=absent>
                 <canvas node_ref=map_canvas id="history-map" class="history-map" class:hidden=move || !planar()
                     width="420" height="420" aria-label="Latent map of 1,000 test images after this epoch"></canvas>
                 <div>
@@ -159,7 +162,7 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
                         aria-label="Training losses per epoch"></canvas>
                 </div>
             </div>
-            <p class="caption">"The map shows μ of 1,000 test images after each epoch (2-D models); the strip, the model's reconstructions of ten fixed test images; the chart, the mean training losses per epoch."</p>
+            <p class="caption" class:hidden=absent>"The map shows μ of 1,000 test images after each epoch (2-D models); the strip, the model's reconstructions of ten fixed test images; the chart, the mean training losses per epoch."</p>
         </section>
     }
 }

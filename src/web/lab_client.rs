@@ -18,7 +18,7 @@ use super::canvas::save_bytes;
 use super::session::Session;
 use crate::artifacts::LatentMap;
 use crate::data::IMAGE_PIXELS;
-use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, RECONSTRUCTED};
+use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, MAX_STEPS_PER_CALL, RECONSTRUCTED};
 use crate::letters::LetterSet;
 use crate::preprocess::{PAD_BRUSH, PAD_SIDE};
 use crate::weights::Manifest;
@@ -192,7 +192,7 @@ impl Lab {
         self.signals.error.set(None);
         self.signals.snapshots.set(Vec::new());
         self.signals.status.set(None);
-        super::address::record_lab(Some(&settings.to_query()));
+        super::address::record_lab(settings.address().as_deref());
         // Earlier waiters belong to the run this one replaces.
         self.settle_all(Err("a new lab run replaced this one".to_string()));
         let backend = self
@@ -218,9 +218,15 @@ impl Lab {
         self.wait_for(Box::new(|status| status.state != LabState::Running))
     }
 
-    pub fn step(&self) -> Promise {
-        let target = self.signals.status.with_untracked(|s| s.as_ref().map_or(1, |s| s.step + 1));
-        self.send(ToWorker::Step);
+    /// Trains `count` batches, then pauses; resolves with the status after them.
+    pub fn step(&self, count: u64) -> Promise {
+        if !(1..=MAX_STEPS_PER_CALL).contains(&count) {
+            return Promise::reject(&js_sys::Error::new(&format!(
+                "step: {count} is not a number of batches from 1 to {MAX_STEPS_PER_CALL}"
+            )));
+        }
+        let target = self.signals.status.with_untracked(|s| s.as_ref().map_or(0, |s| s.step)) + count;
+        self.send(ToWorker::Step { count });
         // A NaN leaves the count where it was, paused with a message.
         self.wait_for(Box::new(move |status| {
             status.step >= target || (status.state != LabState::Running && status.message.is_some())
@@ -245,7 +251,7 @@ impl Lab {
                 s.beta = beta;
             }
         });
-        super::address::record_lab(Some(&self.signals.settings.get_untracked().to_query()));
+        super::address::record_lab(self.signals.settings.get_untracked().address().as_deref());
         self.send(ToWorker::SetBeta { beta });
     }
 
@@ -285,9 +291,15 @@ impl Lab {
                     h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
                 });
                 let name = lab.inner.session.register_model(manifest.clone(), &bytes, map)?;
-                let peer = format!("{}-{}-{}d", manifest.dataset, manifest.kind, manifest.latent);
-                let shipped = match crate::catalogue::ShippedModel::find(&peer) {
-                    Some(_) => lab.inner.session.manifest(&peer).await.ok().map(|m| (peer, m.test_metrics.neg_elbo)),
+                let peer = crate::catalogue::ShippedModel::peer_of(
+                    &manifest.dataset,
+                    &manifest.kind,
+                    manifest.latent,
+                    manifest.architecture.network,
+                )
+                .map(|m| m.name());
+                let shipped = match peer {
+                    Some(peer) => lab.inner.session.manifest(&peer).await.ok().map(|m| (peer, m.test_metrics.neg_elbo)),
                     None => None,
                 };
                 lab.signals.used.set(Some((manifest, shipped)));

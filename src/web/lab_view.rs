@@ -11,7 +11,9 @@ use super::settle;
 use super::lab_client::{Lab, LiveSnapshot};
 use crate::catalogue::{DatasetId, ShippedModel};
 use crate::data::IMAGE_PIXELS;
-use crate::lab::{LabSettings, LabState, BATCH_RANGE, LATENT_SIZES, LETTERS_DATA};
+use crate::lab::{
+    Evaluated, LabSettings, LabState, BATCH_RANGE, HELDOUT_LOSS_IMAGES, HELDOUT_MAP_IMAGES, LATENT_SIZES, LETTERS_DATA,
+};
 use crate::letters::nearest_neighbour_agreement;
 use crate::model::{Architecture, ModelKind};
 use crate::plane::Space;
@@ -35,6 +37,14 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
     let grid = NodeRef::<Canvas>::new();
 
     let running = move || s.status.with(|st| st.as_ref().is_some_and(|st| st.state == LabState::Running));
+    // What the run's evaluation figures are measured on, and on how many images.
+    let evaluated = move || {
+        s.run_settings
+            .with(|run| run.as_ref().map(LabSettings::evaluated))
+            .unwrap_or_else(|| s.settings.with(LabSettings::evaluated))
+    };
+    let evaluation_images = move || s.heldout.with(|h| h.as_ref().map_or(HELDOUT_MAP_IMAGES, |h| h.labels.len()));
+    let loss_images = move || evaluation_images().min(HELDOUT_LOSS_IMAGES);
     let edit = move |change: &dyn Fn(&mut LabSettings)| {
         s.settings.update(|settings| change(settings));
     };
@@ -57,13 +67,15 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 snapshots.iter().map(|l| f(l).map_or(f32::NAN, |v| v as f32)).collect::<Vec<f32>>()
             };
             let vae = s.settings.with_untracked(|st| st.kind == ModelKind::Vae);
+            let measured_on = evaluated().label();
+            let (total_label, kl_label) = (format!("{measured_on} total"), format!("{measured_on} KL × 10"));
             let mut lines = vec![
                 ("training total", "#7cc4ff", series(&|l| l.snapshot.loss.map(|x| x.total))),
-                ("held-out total", "#ffd54f", series(&|l| Some(l.snapshot.heldout.total))),
+                (total_label.as_str(), "#ffd54f", series(&|l| Some(l.snapshot.heldout.total))),
             ];
             if vae {
                 lines.push(("training reconstruction", "#59a14f", series(&|l| l.snapshot.loss.map(|x| x.reconstruction))));
-                lines.push(("held-out KL × 10", "#f28e2b", series(&|l| Some(l.snapshot.heldout.kl * 10.0))));
+                lines.push((kl_label.as_str(), "#f28e2b", series(&|l| Some(l.snapshot.heldout.kl * 10.0))));
             }
             let index = shown.as_ref().and_then(|l| snapshots.iter().position(|x| x.snapshot.step == l.snapshot.step));
             let first = snapshots.first().map_or(String::new(), |l| format!("step {}", l.snapshot.step));
@@ -126,7 +138,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         move |_| {
             if s.status.with_untracked(Option::is_some) && lab.runs_form_settings() {
                 scrub.set(None);
-                settle(lab.step());
+                settle(lab.step(1));
             } else {
                 start(false);
             }
@@ -225,7 +237,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 let loss = st.loss.map_or(String::new(), |l| {
                     format!("; training loss {:.1} (reconstruction {:.1} + β·KL {:.2})", l.total, l.reconstruction, l.kl)
                 });
-                let heldout = st.heldout.map_or(String::new(), |l| format!("; held-out {:.1}", l.total));
+                let heldout = st.heldout.map_or(String::new(), |l| format!("; {} {:.1}", evaluated().label(), l.total));
                 let per_epoch = if st.images_per_second > 0.0 {
                     format!(", about {:.0} s per epoch here", st.train_images as f64 / st.images_per_second)
                 } else {
@@ -267,8 +279,12 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
         shown_snapshot().map(|l| {
             let live = if scrub.get().is_none() { " (live)" } else { "" };
             format!(
-                "Step {}{live}: held-out reconstruction {:.1}, KL {:.2}; this picture took {:.0} ms.",
-                l.snapshot.step, l.snapshot.heldout.reconstruction, l.snapshot.heldout.kl, l.snapshot.millis
+                "Step {}{live}: {} reconstruction {:.1}, KL {:.2}; this picture took {:.0} ms.",
+                l.snapshot.step,
+                evaluated().label(),
+                l.snapshot.heldout.reconstruction,
+                l.snapshot.heldout.kl,
+                l.snapshot.millis
             )
         })
     };
@@ -295,10 +311,8 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
             let compare = shipped.map_or(String::new(), |(name, elbo)| {
                 format!(" The shipped {name}, trained natively for longer, scores {elbo:.1} on all 10,000 test images.")
             });
-            format!(
-                "On show in every view above: {} (held-out −ELBO {:.1} nats per image on {} held-out images, computed here).{compare}",
-                m.name, m.test_metrics.neg_elbo, m.training.test_images
-            )
+            let figure = Evaluated::of_data(&m.dataset).figure("−ELBO", m.test_metrics.neg_elbo, m.training.test_images);
+            format!("On show in every view above: {} ({figure}, computed here).{compare}", m.name)
         })
     };
 
@@ -470,7 +484,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
             <div class="lab-views">
                 <div>
                     <canvas node_ref=map id="lab-map" class="history-map" width="420" height="420"
-                        aria-label="μ of the held-out images, coloured by class"></canvas>
+                        aria-label=move || format!("μ of {}, coloured by class", evaluated().images(evaluation_images()))></canvas>
                     <ul class="legend" data-testid="lab-legend">{legend}</ul>
                     {move || agreement().map(|a| view! { <p class="note" data-testid="lab-agreement">{a}</p> })}
                     <div class="controls" class:hidden=move || latent() <= 2>
@@ -488,19 +502,27 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                 </div>
                 <div>
                     <canvas node_ref=chart id="lab-losses" class="loss-chart" width="420" height="200"
-                        aria-label="Training and held-out losses"></canvas>
+                        aria-label=move || format!("Training and {} losses", evaluated().label())></canvas>
                     <canvas node_ref=strip id="lab-reconstructions" class="strip" width="280" height="56"
-                        aria-label="Ten held-out images (top) and their reconstructions (bottom)"></canvas>
+                        aria-label=move || format!("Ten of {} (top) and their reconstructions (bottom)", evaluated().images(evaluation_images()))></canvas>
                     <canvas node_ref=grid id="lab-grid" class="lab-grid" class:hidden=move || latent() != 2 width="420" height="420"
                         aria-label="The 15×15 grid decoded by the model in training"></canvas>
                 </div>
             </div>
-            <p class="caption">
-                "The map shows μ of the first held-out test images (for more than two dimensions, the two axes chosen); \
-                 the strip, ten held-out images over their reconstructions; the chart, the losses at each snapshot \
-                 (training: a running mean of recent batches; held-out: 250 test images); the grid, the decoder at \
-                 z = Φ⁻¹(linspace(0.05, 0.95, 15)). On the CPU backend the convolutional VAE trains at a few hundred images \
-                 per second: an epoch takes about a minute."
+            <p class="caption" data-testid="lab-views-caption">
+                {move || format!(
+                    "The map shows μ of {} (for more than two dimensions, the two axes chosen); the strip, ten of them over \
+                     their reconstructions; the chart, the losses at each snapshot (training: a running mean of recent batches; \
+                     {}: {}); the grid, the decoder at z = Φ⁻¹(linspace(0.05, 0.95, 15)). On the CPU backend the \
+                     convolutional VAE trains at a few hundred images per second: an epoch takes about a minute.",
+                    evaluated().images(evaluation_images()),
+                    evaluated().label(),
+                    if loss_images() == evaluation_images() {
+                        format!("all {} of them", loss_images())
+                    } else {
+                        format!("the first {} of them", loss_images())
+                    },
+                )}
             </p>
         </section>
     }

@@ -184,7 +184,10 @@ impl Session {
     /// The model's training history (`NAME.history.bin`).
     pub async fn history(&self, name: &str) -> Result<Arc<History>, String> {
         if self.manifest(name).await?.history.is_none() {
-            return Err(format!("{name} has no recorded history (a model from the training lab: its snapshots are in the lab)"));
+            return Err(format!(
+                "{name} has no recorded history (a model from the training lab: while the lab keeps its run, \
+                 the lab's views below show it snapshot by snapshot, with its loss curves)"
+            ));
         }
         fetch_once(&self.inner.histories, &format!("models/{name}.history.bin"), name, History::from_bytes).await
     }

@@ -61,6 +61,12 @@ describe('the training lab in headless Chromium', () => {
       assert.match(search, /lab-dataset=mnist/);
       assert.match(search, /lab-classes=0,1/);
       assert.match(search, /lab-batch=32/);
+      // The caption names what the held-out figures are measured on: the 0s and 1s among
+      // the first 1,000 test images, fewer than the 250 a full run measures.
+      const caption = await session.run('return document.querySelector("[data-testid=lab-views-caption]").textContent;');
+      const heldout = Number(caption.match(/μ of (\d+) held-out test images/)?.[1]);
+      assert.ok(heldout > 100 && heldout < 250, `${heldout} held-out images of 0s and 1s: ${caption}`);
+      assert.match(caption, new RegExp(`held-out: all ${heldout} of them`));
 
       // Pause stops the step count.
       const paused = await session.run('return await window.latentlab.lab.pause();');
@@ -106,10 +112,18 @@ describe('the training lab in headless Chromium', () => {
 
   test('the trained model goes on show in every view; download → upload keeps its pixels', async () => {
     const session = await open('?backend=cpu&lab-dataset=mnist&lab-batch=50&lab-seed=5');
+    const historyShown = 'document.getElementById("history-reconstructions").offsetParent !== null';
     try {
+      await waitFor(session, `${historyShown} && document.querySelector("[data-testid=history-label]").textContent`, 'the shipped model\'s history');
       await session.run('await window.latentlab.lab.start({dataset: "mnist", batch: 50, seed: 5});');
       await steps(session, 8);
       await session.run('await window.latentlab.lab.use();');
+      // The lab's model has no recorded history: the history panel says so and shows none,
+      // not the previous model's pictures.
+      await waitFor(session, 'document.querySelector(".history-panel .error")?.textContent.includes("no recorded history")', 'the no-history note');
+      assert.equal(await session.run(`return ${historyShown};`), false, 'the previous model\'s history is still shown');
+      assert.equal(await session.run('return document.querySelector("[data-testid=history-views]").offsetParent;'), null);
+      assert.equal(await session.run('return document.querySelector("[data-testid=history-play]").offsetParent;'), null);
       const line = await session.run('return document.querySelector("[data-testid=model-line]").textContent;');
       assert.match(line, /lab-mnist-vae-2d-s5/);
       assert.match(line, /trained on MNIST digits in the browser's training lab \(cpu\), \d+ steps \(held-out −ELBO/);
@@ -120,6 +134,7 @@ describe('the training lab in headless Chromium', () => {
       const z = [[0.3, -0.8], [1.2, 0.4]];
       const fromLab = await decode(session, z);
       await session.run('await window.latentlab.use("mnist-vae-2d");');
+      await waitFor(session, historyShown, 'the shipped model\'s history again');
       const shipped = await decode(session, z);
       assert.ok(meanAbsDiff(fromLab[0], shipped[0]) > 0.02, 'the lab model decodes like the shipped one');
       // The address does not name the lab's model (a link could not bring it back).
@@ -191,6 +206,41 @@ describe('the training lab in headless Chromium', () => {
       assert.ok(meanAbsDiff(a, b) > 0.01, 'two 8-D points decode alike');
       const encoded = await session.run('return await window.latentlab.encode([Array.from(args[0])]);', Array.from(a));
       assert.equal(encoded.mu[0].length, 8);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('a seed makes a run repeatable: the same losses step for step, wherever its snapshots fall', async () => {
+    const session = await open();
+    try {
+      await session.run('await window.latentlab.lab.start({dataset: "mnist", classes: [0, 1], arch: "dense", batch: 32, lr: 0.003, seed: 11});');
+      const lossAfter = (count) => session.run(`return (await window.latentlab.lab.step(${count})).loss;`);
+      // From scratch, one step at a time: a snapshot (held-out evaluation) after each.
+      await session.run('await window.latentlab.lab.reset();');
+      const single = [];
+      for (let i = 0; i < 6; i++) single.push(await lossAfter(1));
+      assert.notDeepEqual(single[0], single[5]);
+      // The same run, six steps in two calls: snapshots only once a second.
+      await session.run('await window.latentlab.lab.reset();');
+      assert.deepEqual([await lossAfter(3), await lossAfter(3)], [single[2], single[5]]);
+
+      // Played as a person trains (snapshots by the clock), paused, one step more; then the
+      // same number of steps in one call: the same training and held-out losses.
+      await session.run('await window.latentlab.lab.reset();');
+      await session.click('[data-testid=lab-play]');
+      await waitFor(session, 'window.latentlab.lab.status()?.step >= 60', 'sixty steps', 120000);
+      await session.click('[data-testid=lab-play]');
+      await waitFor(session, 'window.latentlab.lab.status()?.state === "paused"', 'the lab to pause');
+      const played = await steps(session, 1);
+      await session.run('await window.latentlab.lab.reset();');
+      const counted = await session.run(`return await window.latentlab.lab.step(${played.step});`);
+      assert.equal(counted.step, played.step);
+      assert.deepEqual(counted.loss, played.loss, `step ${played.step}: played and counted runs differ`);
+      assert.deepEqual(counted.heldout, played.heldout);
+      // A bad count is refused in words.
+      const refused = await session.run('try { await window.latentlab.lab.step(2.5); return "resolved"; } catch (e) { return e.message; }');
+      assert.match(refused, /whole number of batches/);
     } finally {
       await session.close();
     }

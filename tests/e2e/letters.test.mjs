@@ -144,7 +144,8 @@ describe('the letters workshop', () => {
       const started = await waitFor(session, 'window.latentlab.lab.status()?.heldout && window.latentlab.lab.status()', 'the first step');
       assert.equal(started.backend, 'cpu');
       assert.ok(started.trainImages >= 2000, `${started.trainImages} augmented images`);
-      assert.match(await session.run('return location.search;'), /lab-arch=dense/);
+      // A link cannot carry the drawings, so the address claims no lab run.
+      assert.doesNotMatch(await session.run('return location.search;'), /lab-/);
       await waitFor(session, 'window.latentlab.lab.status()?.step >= 300', '300 steps', 300000);
       await session.click('[data-testid=lab-play]');
       await waitFor(session, 'window.latentlab.lab.status()?.state === "paused"', 'the lab to pause');
@@ -153,10 +154,22 @@ describe('the letters workshop', () => {
       const legend = await session.run('return [...document.querySelectorAll("[data-testid=lab-legend] li")].map((li) => li.textContent).join("");');
       assert.equal(legend, 'AEIOU');
       await waitFor(session, 'document.querySelector("[data-testid=lab-agreement]")', 'the agreement line');
+      // The figures are said to be measured on the drawings trained on: nothing is held out.
+      const caption = await text(session, 'lab-views-caption');
+      assert.match(caption, /μ of your 15 drawings, whose varied copies it trains on \(there is no held-out set\)/);
+      assert.doesNotMatch(caption, /held-out:|test images/);
+      assert.doesNotMatch(await text(session, 'lab-status'), /held-out/);
 
       // On show in every view: the model line names the letters; the map's legend too.
       await session.run('await window.latentlab.lab.use();');
       assert.match(await text(session, 'model-line'), /lab-letters-dense-vae-2d.*trained on your own letters \(A, E, I, O, U\)/);
+      assert.match(await text(session, 'model-line'), /−ELBO \d+\.\d nats per image on your 15 drawings/);
+      assert.match(await text(session, 'lab-used'), /−ELBO \d+\.\d nats per image on your 15 drawings/);
+      assert.doesNotMatch(await text(session, 'lab-used'), /held-out (−ELBO|test images)/);
+      assert.doesNotMatch(await session.run('return location.search;'), /lab-/);
+      // How it learned: the letters model has no recorded history, and no other model's is shown.
+      await waitFor(session, 'document.querySelector(".history-panel .error")?.textContent.includes("no recorded history")', 'the no-history note');
+      assert.equal(await session.run('return document.querySelector("[data-testid=history-views]").offsetParent;'), null);
       const mapLegend = await session.run('return [...document.querySelectorAll(".map-panel .legend li")].map((li) => li.textContent).join("");');
       assert.equal(mapLegend, 'AEIOU');
 
