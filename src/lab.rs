@@ -329,9 +329,9 @@ impl Losses {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+/// Where a run stands. (Downloads and the device's start come as [`FromWorker::Loading`]
+/// progress before a run's first status.)
 pub enum LabState {
-    /// Downloading data or weights, starting the device.
-    Loading,
     Running,
     Paused,
     Failed,
@@ -340,7 +340,6 @@ pub enum LabState {
 impl LabState {
     pub fn name(self) -> &'static str {
         match self {
-            LabState::Loading => "loading",
             LabState::Running => "running",
             LabState::Paused => "paused",
             LabState::Failed => "failed",

@@ -210,7 +210,7 @@ impl Lab {
 
     pub fn play(&self) -> Promise {
         self.send(ToWorker::Play);
-        self.wait_for(Box::new(|status| status.state != LabState::Loading))
+        self.wait_for(Box::new(|_| true))
     }
 
     pub fn pause(&self) -> Promise {

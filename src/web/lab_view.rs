@@ -248,7 +248,6 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                     match st.state {
                         LabState::Running => "Training",
                         LabState::Paused => "Paused",
-                        LabState::Loading => "Loading",
                         LabState::Failed => "Stopped",
                     },
                     if st.backend == "webgpu" { "WebGPU" } else { "the CPU" },
