@@ -130,6 +130,10 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
             <h2 id="history-title">"How it learned, epoch by epoch"</h2>
             {move || match history.get() {
                 None => Some(view! { <p class="note">"Loading the training history…"</p> }.into_any()),
+                // A model from the lab has none by nature: said plainly, not as an error.
+                Some(Err(e)) if views.shown.with(|s| s.as_ref().is_some_and(|s| s.manifest.history.is_none())) => {
+                    Some(view! { <p class="note" data-testid="history-none">{e}</p> }.into_any())
+                }
                 Some(Err(e)) => Some(view! { <p class="error">"No training history: " {e}</p> }.into_any()),
                 Some(Ok(_)) => None,
             }}

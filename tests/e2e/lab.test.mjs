@@ -120,7 +120,7 @@ describe('the training lab in headless Chromium', () => {
       await session.run('await window.latentlab.lab.use();');
       // The lab's model has no recorded history: the history panel says so and shows none,
       // not the previous model's pictures.
-      await waitFor(session, 'document.querySelector(".history-panel .error")?.textContent.includes("no recorded history")', 'the no-history note');
+      await waitFor(session, 'document.querySelector("[data-testid=history-none]")?.textContent.includes("no recorded history")', 'the no-history note');
       assert.equal(await session.run(`return ${historyShown};`), false, 'the previous model\'s history is still shown');
       assert.equal(await session.run('return document.querySelector("[data-testid=history-views]").offsetParent;'), null);
       assert.equal(await session.run('return document.querySelector("[data-testid=history-play]").offsetParent;'), null);

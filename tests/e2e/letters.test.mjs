@@ -168,7 +168,7 @@ describe('the letters workshop', () => {
       assert.doesNotMatch(await text(session, 'lab-used'), /held-out (−ELBO|test images)/);
       assert.doesNotMatch(await session.run('return location.search;'), /lab-/);
       // How it learned: the letters model has no recorded history, and no other model's is shown.
-      await waitFor(session, 'document.querySelector(".history-panel .error")?.textContent.includes("no recorded history")', 'the no-history note');
+      await waitFor(session, 'document.querySelector("[data-testid=history-none]")?.textContent.includes("no recorded history")', 'the no-history note');
       assert.equal(await session.run('return document.querySelector("[data-testid=history-views]").offsetParent;'), null);
       const mapLegend = await session.run('return [...document.querySelectorAll(".map-panel .legend li")].map((li) => li.textContent).join("");');
       assert.equal(mapLegend, 'AEIOU');
