@@ -1,6 +1,6 @@
 //! The models latentlab ships, and how the page names them.
 
-use crate::model::Architecture;
+use crate::model::{Architecture, ModelKind};
 
 /// A dataset the models were trained on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -134,9 +134,9 @@ impl ShippedModel {
 
     /// The shipped model trained on the same data with the same kind, latent size and
     /// network, if there is one: the yardstick for a model from the lab.
-    pub fn peer_of(dataset: &str, kind: &str, latent: usize, network: Architecture) -> Option<ShippedModel> {
+    pub fn peer_of(dataset: &str, kind: ModelKind, latent: usize, network: Architecture) -> Option<ShippedModel> {
         Self::all().find(|m| {
-            m.dataset.name() == dataset && m.variant.kind() == kind && m.latent() == latent && m.variant.architecture() == network
+            m.dataset.name() == dataset && m.variant.kind() == kind.name() && m.latent() == latent && m.variant.architecture() == network
         })
     }
 
@@ -171,12 +171,12 @@ mod tests {
 
     #[test]
     fn a_lab_model_is_compared_with_the_shipped_model_of_its_network() {
-        let peer = |network| ShippedModel::peer_of("mnist", "vae", 2, network).map(ShippedModel::name);
+        let peer = |network| ShippedModel::peer_of("mnist", ModelKind::Vae, 2, network).map(ShippedModel::name);
         assert_eq!(peer(Architecture::Dense).as_deref(), Some("mnist-dense-vae-2d"));
         assert_eq!(peer(Architecture::Conv).as_deref(), Some("mnist-vae-2d"));
-        assert_eq!(ShippedModel::peer_of("fashion-mnist", "ae", 2, Architecture::Dense), None);
-        assert_eq!(ShippedModel::peer_of("letters", "vae", 2, Architecture::Dense), None);
-        assert_eq!(ShippedModel::peer_of("mnist", "vae", 8, Architecture::Conv), None);
+        assert_eq!(ShippedModel::peer_of("fashion-mnist", ModelKind::Ae, 2, Architecture::Dense), None);
+        assert_eq!(ShippedModel::peer_of("letters", ModelKind::Vae, 2, Architecture::Dense), None);
+        assert_eq!(ShippedModel::peer_of("mnist", ModelKind::Vae, 8, Architecture::Conv), None);
     }
 
     #[test]

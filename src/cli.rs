@@ -390,8 +390,7 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
             test_limit,
             &classes,
         );
-        let kind = ModelKind::parse(&manifest.kind)
-            .ok_or_else(|| format!("{}: unknown model kind {:?}", path.display(), manifest.kind))?;
+        let kind = manifest.kind;
         let m = training::evaluate(&model, kind, &test, manifest.training.seed, &device)?;
         let train = load_split(&dataset_folder, Split::Train)?;
         let grid_classes = grid_classes(&model, &manifest, &train, &device);
@@ -399,7 +398,7 @@ fn evaluate_folder(models: &Path, data_dir: &Path, test_limit: Option<usize>) ->
             "| {} | {} | {} | {} | {:.0} KB {} | {} | {} | {:.2} | {} | {} | {} |",
             manifest.name,
             manifest.dataset,
-            manifest.kind,
+            manifest.kind.name(),
             manifest.latent,
             bytes.len() as f64 / 1024.0,
             manifest.precision,

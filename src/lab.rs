@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::augment::SplitMix64;
+use crate::backend_kind::{BackendKind, BackendRequest};
 use crate::catalogue::{DatasetId, ShippedModel};
 use crate::letters::LetterSet;
 use crate::math::standard_normal;
@@ -356,7 +357,7 @@ pub struct LabStatus {
     pub epoch: f64,
     pub images_per_second: f64,
     pub steps_per_second: f64,
-    pub backend: String,
+    pub backend: BackendKind,
     /// Why the worker chose `backend`, when it timed a training step on each.
     #[serde(default)]
     pub backend_reason: Option<String>,
@@ -388,10 +389,6 @@ pub struct Snapshot {
     pub has_grid: bool,
 }
 
-/// What the page asks the worker for to have it time a training step on WebGPU and on
-/// the CPU and train on the faster.
-pub const AUTO_BACKEND: &str = "auto";
-
 /// Messages from the page to the training worker (JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -400,8 +397,9 @@ pub enum ToWorker {
     /// `play`.
     Start {
         settings: LabSettings,
-        /// `cpu`, `webgpu`, or [`AUTO_BACKEND`].
-        backend: String,
+        /// A backend, or [`BackendRequest::Fastest`]: time a training step on WebGPU and
+        /// on the CPU and train on the faster.
+        backend: BackendRequest,
         play: bool,
         /// The letters to train on, when `settings.letters`.
         #[serde(default)]
@@ -476,6 +474,49 @@ pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
         order.swap(i, j);
     }
     order
+}
+
+/// The lab's batch order: each epoch a fresh shuffle of the training images from the
+/// run's seed ([`shuffled`] with seed + epoch), batches taken in turn across epochs.
+#[derive(Debug, Clone)]
+pub struct BatchOrder {
+    seed: u64,
+    order: Vec<usize>,
+    cursor: usize,
+    epoch: usize,
+}
+
+impl BatchOrder {
+    pub fn new(count: usize, seed: u64) -> Self {
+        Self { seed, order: shuffled(count, seed), cursor: 0, epoch: 0 }
+    }
+
+    /// Epochs finished.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// The next `batch` image indices; `epoch_ended` runs whenever an epoch ends on the
+    /// way (before the next epoch's images). A batch never holds an image twice: one
+    /// larger than the set stops at the set's size.
+    pub fn next_batch(&mut self, batch: usize, mut epoch_ended: impl FnMut()) -> Vec<usize> {
+        let count = self.order.len();
+        let mut indices = Vec::with_capacity(batch.min(count));
+        while indices.len() < batch && count > 0 {
+            if self.cursor >= count {
+                epoch_ended();
+                self.epoch += 1;
+                self.order = shuffled(count, self.seed.wrapping_add(self.epoch as u64));
+                self.cursor = 0;
+                if indices.len() >= count {
+                    break;
+                }
+            }
+            indices.push(self.order[self.cursor]);
+            self.cursor += 1;
+        }
+        indices
+    }
 }
 
 /// The noise ε [count × latent] of a run's evaluation: fixed by the run's seed, so a
@@ -562,7 +603,7 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_json() {
-        let message = ToWorker::Start { settings: LabSettings::default(), backend: "cpu".into(), play: true, letters: None };
+        let message = ToWorker::Start { settings: LabSettings::default(), backend: BackendRequest::Only(BackendKind::Cpu), play: true, letters: None };
         let json = serde_json::to_string(&message).unwrap();
         assert!(json.contains("\"type\":\"start\""), "{json}");
         assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), message);
@@ -583,6 +624,26 @@ mod tests {
             "held-out −ELBO 154.2 nats per image on 250 held-out test images"
         );
         assert!(!Evaluated::OwnDrawings.figure("−ELBO", 80.0, 15).contains("held-out −ELBO"));
+    }
+
+    #[test]
+    fn batches_cover_each_epoch_once_in_a_fresh_order() {
+        let mut order = BatchOrder::new(10, 5);
+        let mut ended = 0;
+        let first: Vec<usize> = (0..3).flat_map(|_| order.next_batch(4, || ended += 1)).collect();
+        // 12 indices: the whole first epoch, then two of the second.
+        assert_eq!((ended, order.epoch()), (1, 1));
+        let mut epoch_one = first[..10].to_vec();
+        epoch_one.sort_unstable();
+        assert_eq!(epoch_one, (0..10).collect::<Vec<_>>());
+        assert_eq!(first[..10], shuffled(10, 5)[..]);
+        assert_eq!(first[10..], shuffled(10, 6)[..2], "the next epoch reshuffles with seed + 1");
+        // A batch larger than the set holds each image once.
+        let mut big = BatchOrder::new(5, 1);
+        let batch = big.next_batch(8, || {});
+        assert_eq!(batch.len(), 5);
+        assert_eq!(big.next_batch(8, || {}).len(), 5);
+        assert_eq!(BatchOrder::new(0, 1).next_batch(8, || {}), Vec::<usize>::new());
     }
 
     #[test]

@@ -16,16 +16,18 @@ use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use gloo_events::EventListener;
 use gloo_timers::future::TimeoutFuture;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
+use crate::backend_kind::{BackendKind, BackendRequest};
 use crate::catalogue::DatasetId;
 use crate::data::{unit_to_byte, PreparedImages, IMAGE_PIXELS};
 use crate::image_set::ImageSet;
 use crate::letters::{copies_per_drawing, LetterSet};
 use crate::lab::{
-    code_warning, evaluation_noise, shuffled, FromWorker, AUTO_BACKEND, MAX_STEPS_PER_CALL, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
+    code_warning, evaluation_noise, BatchOrder, FromWorker, MAX_STEPS_PER_CALL, LabSettings, LabState, LabStatus, Losses, Snapshot, ToWorker,
     HELDOUT_LOSS_IMAGES, HELDOUT_MAP_IMAGES, RECONSTRUCTED,
 };
 use crate::math::default_latent_grid;
@@ -48,19 +50,49 @@ pub fn start() {
         web_sys::console::error_1(&format!("latentlab lab worker: internal error: {info}").into());
         post(&FromWorker::Failed { message: format!("the training worker stopped: {info}") }, None);
     }));
-    let commands: Rc<RefCell<VecDeque<ToWorker>>> = Rc::default();
+    let commands: Rc<Inbox> = Rc::default();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let queue = commands.clone();
+    let inbox = commands.clone();
     EventListener::new(&scope, "message", move |event| {
         let json = event.dyn_ref::<MessageEvent>().and_then(|event| event.data().as_string());
         match json.map(|json| serde_json::from_str::<ToWorker>(&json)) {
-            Some(Ok(command)) => queue.borrow_mut().push_back(command),
+            Some(Ok(command)) => inbox.push(command),
             _ => post(&FromWorker::Failed { message: "the lab sent a message the worker does not understand".into() }, None),
         }
     })
     .forget();
     wasm_bindgen_futures::spawn_local(run(commands));
     post(&FromWorker::Alive, None);
+}
+
+/// The page's commands, in order, and a way for an idle worker to sleep until one comes.
+#[derive(Default)]
+struct Inbox {
+    queue: RefCell<VecDeque<ToWorker>>,
+    /// Resolves the promise an idle worker awaits.
+    wake: RefCell<Option<Function>>,
+}
+
+impl Inbox {
+    fn push(&self, command: ToWorker) {
+        self.queue.borrow_mut().push_back(command);
+        if let Some(wake) = self.wake.borrow_mut().take() {
+            let _ = wake.call0(&JsValue::UNDEFINED);
+        }
+    }
+
+    fn pop(&self) -> Option<ToWorker> {
+        self.queue.borrow_mut().pop_front()
+    }
+
+    /// Returns once a command is waiting (at once if one is).
+    async fn next_arrival(&self) {
+        if !self.queue.borrow().is_empty() {
+            return;
+        }
+        let arrived = Promise::new(&mut |resolve, _| *self.wake.borrow_mut() = Some(resolve));
+        let _ = JsFuture::from(arrived).await;
+    }
 }
 
 /// Sends a message with an optional binary part (transferred, not copied).
@@ -84,7 +116,7 @@ fn post(message: &FromWorker, bytes: Option<Vec<u8>>) {
 /// A training run: its settings, model, optimizer, data and counters.
 struct Run {
     settings: LabSettings,
-    backend: String,
+    backend: BackendKind,
     /// Why this backend, when the worker chose it by timing.
     backend_reason: Option<String>,
     device: Device,
@@ -98,9 +130,7 @@ struct Run {
     /// Where a `step(count)` call pauses the run.
     stop_at: Option<u64>,
     step: u64,
-    epoch: usize,
-    order: Vec<usize>,
-    cursor: usize,
+    batches: BatchOrder,
     epoch_sums: (f64, f64, usize),
     epoch_losses: Vec<TestMetrics>,
     average: Option<Losses>,
@@ -121,20 +151,20 @@ struct Run {
 #[derive(Default)]
 struct Caches {
     sets: HashMap<String, Rc<ImageSet>>,
-    devices: HashMap<String, Device>,
-    /// Timed choices ([`AUTO_BACKEND`]) by network and batch: the backend and why.
-    timed_choices: HashMap<String, (String, String)>,
+    devices: HashMap<BackendKind, Device>,
+    /// Timed choices ([`BackendRequest::Fastest`]) by network and batch: the backend and why.
+    timed_choices: HashMap<String, (BackendKind, String)>,
 }
 
-async fn run(commands: Rc<RefCell<VecDeque<ToWorker>>>) {
+async fn run(commands: Rc<Inbox>) {
     let mut caches = Caches::default();
     let mut current: Option<Run> = None;
     loop {
-        let command = commands.borrow_mut().pop_front();
+        let command = commands.pop();
         match command {
             Some(ToWorker::Start { settings, backend, play, letters }) => {
                 current = None;
-                match start_run(settings, &backend, letters.as_ref(), &mut caches).await {
+                match start_run(settings, backend, letters.as_ref(), &mut caches).await {
                     Ok(mut run) => {
                         snapshot(&mut run).await;
                         run.running = play;
@@ -171,7 +201,8 @@ async fn run(commands: Rc<RefCell<VecDeque<ToWorker>>>) {
                     // A macrotask boundary, so that messages (Pause, β) get in.
                     TimeoutFuture::new(0).await;
                 }
-                _ => TimeoutFuture::new(20).await,
+                // Nothing to train: sleep until the page sends a command.
+                _ => commands.next_arrival().await,
             },
         }
     }
@@ -224,7 +255,7 @@ fn send_status(run: &mut Run, idle: LabState) {
         epoch: run.step as f64 * run.settings.batch as f64 / run.train.len().max(1) as f64,
         images_per_second: per_second(images as f64),
         steps_per_second: per_second(steps as f64),
-        backend: run.backend.clone(),
+        backend: run.backend,
         backend_reason: run.backend_reason.clone(),
         loss: run.average,
         heldout: run.heldout_losses,
@@ -248,45 +279,45 @@ async fn image_set(caches: &mut Caches, url: &str, what: &str) -> Result<Rc<Imag
     Ok(set)
 }
 
-async fn device(caches: &mut Caches, backend_name: &str) -> Result<Device, String> {
-    if let Some(found) = caches.devices.get(backend_name) {
+async fn device(caches: &mut Caches, kind: BackendKind) -> Result<Device, String> {
+    if let Some(found) = caches.devices.get(&kind) {
         return Ok(found.clone());
     }
-    let device = match backend_name {
-        "webgpu" => backend::init_webgpu().await?,
-        _ => Device::flex(),
+    let device = match kind {
+        BackendKind::WebGpu => backend::init_webgpu().await?,
+        BackendKind::Cpu => Device::flex(),
     };
-    caches.devices.insert(backend_name.to_string(), device.clone());
+    caches.devices.insert(kind, device.clone());
     Ok(device)
 }
 
-/// The backend a run trains on, by name, its device and why it was chosen: the one the
-/// page asks for, or for [`AUTO_BACKEND`] the faster of WebGPU and the CPU for this
+/// The backend a run trains on, its device and why it was chosen: the one the page asks
+/// for, or for [`BackendRequest::Fastest`] the faster of WebGPU and the CPU for this
 /// run's network and batch, timed here (the answer can differ from the page's, which
 /// times a decode: a GPU gains most on a training step's larger batch).
 async fn training_device(
     caches: &mut Caches,
-    requested: &str,
+    requested: BackendRequest,
     settings: &LabSettings,
     train: &PreparedImages,
-) -> Result<(String, Device, Option<String>), String> {
-    if requested != AUTO_BACKEND {
-        return Ok((requested.to_string(), device(caches, requested).await?, None));
+) -> Result<(BackendKind, Device, Option<String>), String> {
+    if let BackendRequest::Only(kind) = requested {
+        return Ok((kind, device(caches, kind).await?, None));
     }
     let key = format!("{}-{}-{}-{}", settings.architecture.name(), settings.latent, settings.batch, settings.kind.name());
-    if let Some((name, reason)) = caches.timed_choices.get(&key).cloned() {
-        let device = device(caches, &name).await?;
-        return Ok((name, device, Some(reason)));
+    if let Some((kind, reason)) = caches.timed_choices.get(&key).cloned() {
+        let device = device(caches, kind).await?;
+        return Ok((kind, device, Some(reason)));
     }
-    let cpu = device(caches, "cpu").await?;
-    let (name, reason) = match device(caches, "webgpu").await {
-        Err(why) => ("cpu", format!("{why}; the lab trains on the CPU")),
+    let cpu = device(caches, BackendKind::Cpu).await?;
+    let (kind, reason) = match device(caches, BackendKind::WebGpu).await {
+        Err(why) => (BackendKind::Cpu, format!("{why}; the lab trains on the CPU")),
         Ok(webgpu) => {
             post(&FromWorker::Loading { what: "the backend (timing a training step on WebGPU and on the CPU)".to_string(), received: 0, total: None }, None);
             match (step_millis(&webgpu, settings, train).await, step_millis(&cpu, settings, train).await?) {
-                (Err(why), _) => ("cpu", format!("WebGPU failed a training step ({why}); the lab trains on the CPU")),
+                (Err(why), _) => (BackendKind::Cpu, format!("WebGPU failed a training step ({why}); the lab trains on the CPU")),
                 (Ok(gpu_ms), cpu_ms) => {
-                    let faster = if gpu_ms <= cpu_ms { "webgpu" } else { "cpu" };
+                    let faster = if gpu_ms <= cpu_ms { BackendKind::WebGpu } else { BackendKind::Cpu };
                     let timings = format!(
                         "timed here, a training step of {} images took {gpu_ms:.0} ms on WebGPU and {cpu_ms:.0} ms on the CPU",
                         settings.batch.min(train.len())
@@ -296,8 +327,8 @@ async fn training_device(
             }
         }
     };
-    caches.timed_choices.insert(key, (name.to_string(), reason.clone()));
-    Ok((name.to_string(), device(caches, name).await?, Some(reason)))
+    caches.timed_choices.insert(key, (kind, reason.clone()));
+    Ok((kind, device(caches, kind).await?, Some(reason)))
 }
 
 /// One training step of a fresh model of `settings`' network on the first training
@@ -349,7 +380,7 @@ fn letter_data(letters: Option<&LetterSet>, seed: u64) -> Result<RunData, String
     ))
 }
 
-async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&LetterSet>, caches: &mut Caches) -> Result<Run, String> {
+async fn start_run(settings: LabSettings, requested: BackendRequest, letters: Option<&LetterSet>, caches: &mut Caches) -> Result<Run, String> {
     settings.validate()?;
     let (train, heldout, class_names) = if settings.letters {
         letter_data(letters, settings.seed)?
@@ -365,7 +396,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
         Some(heldout_pixels),
     );
 
-    let (backend, base, backend_reason) = training_device(caches, backend_name, &settings, &train).await?;
+    let (backend, base, backend_reason) = training_device(caches, requested, &settings, &train).await?;
     let device = base.clone().autodiff();
     device.seed(settings.seed);
     let config = settings.config();
@@ -383,7 +414,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
             weights::load_model(&manifest, &bytes, &device).map_err(|e| format!("{url}: {e}"))?.train()
         }
     };
-    let order = shuffled(train.len(), settings.seed);
+    let batches = BatchOrder::new(train.len(), settings.seed);
     Ok(Run {
         backend,
         backend_reason,
@@ -396,9 +427,7 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
         running: false,
         stop_at: None,
         step: 0,
-        epoch: 0,
-        order,
-        cursor: 0,
+        batches,
         epoch_sums: (0.0, 0.0, 0),
         epoch_losses: Vec::new(),
         average: None,
@@ -414,28 +443,16 @@ async fn start_run(settings: LabSettings, backend_name: &str, letters: Option<&L
     })
 }
 
-/// The next batch's image indices, reshuffling at each epoch's end.
+/// The next batch's image indices; at each epoch's end, its mean losses are kept.
 fn next_batch(run: &mut Run) -> Vec<usize> {
-    let mut indices = Vec::with_capacity(run.settings.batch);
-    while indices.len() < run.settings.batch {
-        if run.cursor >= run.order.len() {
-            let (recon, kl, seen) = run.epoch_sums;
-            if seen > 0 {
-                let n = seen as f64;
-                run.epoch_losses.push(TestMetrics { neg_elbo: (recon + kl) / n, reconstruction: recon / n, kl: kl / n });
-            }
-            run.epoch_sums = (0.0, 0.0, 0);
-            run.epoch += 1;
-            run.order = shuffled(run.train.len(), run.settings.seed.wrapping_add(run.epoch as u64));
-            run.cursor = 0;
-            if indices.len() >= run.train.len() {
-                break;
-            }
+    let (sums, epoch_losses) = (&mut run.epoch_sums, &mut run.epoch_losses);
+    run.batches.next_batch(run.settings.batch, || {
+        let (recon, kl, seen) = std::mem::take(sums);
+        if seen > 0 {
+            let n = seen as f64;
+            epoch_losses.push(TestMetrics { neg_elbo: (recon + kl) / n, reconstruction: recon / n, kl: kl / n });
         }
-        indices.push(run.order[run.cursor]);
-        run.cursor += 1;
-    }
-    indices
+    })
 }
 
 /// One training step; `false` when the loss was not finite (the run is then paused with
@@ -458,7 +475,7 @@ async fn train_once(run: &mut Run) -> bool {
     };
     let (reconstruction, kl) = match (reconstruction, kl) {
         (Ok(r), Ok(k)) if r.is_finite() && k.is_finite() => (r, k),
-        (Err(e), _) | (_, Err(e)) if run.backend == "webgpu" && run.backup.is_some() => {
+        (Err(e), _) | (_, Err(e)) if run.backend == BackendKind::WebGpu && run.backup.is_some() => {
             fall_back_to_cpu(run, &e);
             return false;
         }
@@ -516,7 +533,7 @@ fn fall_back_to_cpu(run: &mut Run, error: &str) {
             run.last_good = model;
             run.optimizer = new_optimizer();
             run.device = device;
-            run.backend = "cpu".to_string();
+            run.backend = BackendKind::Cpu;
             run.backend_reason = None;
             run.message = Some(format!(
                 "The WebGPU device failed at step {} ({error}): training goes on on the CPU backend from step {step}, \
@@ -619,7 +636,7 @@ async fn snapshot(run: &mut Run) {
             }
             run.heldout_losses = Some(snapshot.heldout);
             post(&FromWorker::Snapshot(snapshot), Some(bytes));
-            if run.backend == "webgpu" {
+            if run.backend == BackendKind::WebGpu {
                 if let Ok(cpu) = to_cpu(&run.model.valid(), &run.settings.config()).await {
                     run.backup = weights::to_f16_bytes(&cpu).ok().map(|bytes| (bytes, run.step));
                 }
@@ -713,7 +730,7 @@ async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
     let manifest = Manifest {
         name: name.clone(),
         dataset: settings.data_name().to_string(),
-        kind: settings.kind.name().to_string(),
+        kind: settings.kind,
         latent: settings.latent,
         architecture: ArchitectureRecord::of(&config),
         weights: format!("{name}.bpk"),
@@ -721,7 +738,7 @@ async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
         sha256: weights::sha256_hex(&bytes),
         weight_bytes: bytes.len(),
         training: TrainingRecord {
-            epochs: run.epoch,
+            epochs: run.batches.epoch(),
             batch: settings.batch,
             learning_rate: settings.learning_rate,
             beta: f64::from(settings.beta),
@@ -737,7 +754,7 @@ async fn export(run: &Run) -> Result<(Manifest, Vec<u8>, Vec<f32>), String> {
         classes: (!settings.classes.is_empty() && !settings.letters).then(|| settings.classes.clone()),
         latent_map: None,
         history: None,
-        trained_in: Some(format!("the browser's training lab ({}), {} steps", run.backend, run.step)),
+        trained_in: Some(format!("the browser's training lab ({}), {} steps", run.backend.name(), run.step)),
     };
     Ok((manifest, bytes, encoded.0))
 }

@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod augment;
+pub mod backend_kind;
 pub mod catalogue;
 pub mod census;
 pub mod data;

@@ -112,13 +112,17 @@ mod tests {
         let (inputs, targets) = images.batch(&[0, 1, 2, 3], &device);
         let noise = Tensor::<2>::random([4, 2], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let settings = StepSettings { kind: ModelKind::Vae, beta: 1.0, learning_rate: 1e-3 };
-        let losses: Vec<(f32, f32)> = (0..2)
+        let values = |model: &Vae| model.parameters().into_iter().flat_map(|a| a.values).collect::<Vec<f32>>();
+        let runs: Vec<((f32, f32), Vec<f32>)> = (0..2)
             .map(|_| {
-                let (_, losses) = train_step_with_noise(model.clone(), &mut new_optimizer(), inputs.clone(), targets.clone(), noise.clone(), settings);
-                (losses.reconstruction.into_scalar(), losses.kl.expect("a VAE has a KL term").into_scalar())
+                let (stepped, losses) = train_step_with_noise(model.clone(), &mut new_optimizer(), inputs.clone(), targets.clone(), noise.clone(), settings);
+                let losses = (losses.reconstruction.into_scalar(), losses.kl.expect("a VAE has a KL term").into_scalar());
+                (losses, values(&stepped))
             })
             .collect();
-        assert_eq!(losses[0], losses[1]);
+        assert_eq!(runs[0].0, runs[1].0, "the losses before the update differ");
+        assert_eq!(runs[0].1, runs[1].1, "the updated weights differ");
+        assert_ne!(runs[0].1, values(&model), "the step left the weights as they were");
     }
 
     #[test]

@@ -319,7 +319,7 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
     let manifest = Manifest {
         name: name.clone(),
         dataset: options.dataset.folder_name().to_string(),
-        kind: options.kind.name().to_string(),
+        kind: options.kind,
         latent: options.latent,
         architecture: ArchitectureRecord::of(&config),
         weights: weights_name,

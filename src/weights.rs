@@ -10,7 +10,7 @@ use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Architecture, Vae, VaeConfig};
+use crate::model::{Architecture, ModelKind, Vae, VaeConfig};
 
 /// Test-set metrics in nats per image (one z sample per image).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -44,7 +44,7 @@ pub struct Manifest {
     /// "mnist" or "fashion-mnist".
     pub dataset: String,
     /// "vae" (or "ae" for a plain autoencoder).
-    pub kind: String,
+    pub kind: ModelKind,
     pub latent: usize,
     pub architecture: ArchitectureRecord,
     /// Weight file name, relative to the manifest.

@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-use burn::optim::AdamConfig;
 use burn::prelude::*;
 use latentlab::data::PreparedImages;
 use latentlab::letters::{copies_per_drawing, nearest_neighbour_agreement, LetterSet};
 use latentlab::model::{Architecture, ModelKind, VaeConfig};
 use latentlab::preprocess::{PAD_BRUSH, PAD_SIDE};
-use latentlab::step::{train_step, StepSettings};
+use latentlab::lab::BatchOrder;
+use latentlab::step::{new_optimizer, train_step, StepSettings};
 use latentlab::stroke_digits::vowel_drawings;
 use latentlab::training::encode_means;
 
@@ -29,13 +29,15 @@ fn train_on_vowels(architecture: Architecture, steps: usize) -> (f64, f64, f64) 
     let device = Device::flex().autodiff();
     device.seed(42);
     let mut model = VaeConfig::new().with_latent(2).with_architecture(architecture).init(&device);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-7).init();
+    // The lab's own optimiser and batch order.
+    let mut optimizer = new_optimizer();
+    let mut batches = BatchOrder::new(train.len(), 42);
     let settings = StepSettings { kind: ModelKind::Vae, beta: 1.0, learning_rate: 1e-3 };
     let mut first_loss = None;
     let mut last_loss = 0.0;
     let started = Instant::now();
-    for step in 0..steps {
-        let indices: Vec<usize> = (0..100).map(|i| (step * 100 + i * 37) % train.len()).collect();
+    for _ in 0..steps {
+        let indices = batches.next_batch(100, || {});
         let (inputs, targets) = train.batch(&indices, &device);
         let (next, losses) = train_step(model, &mut optimizer, inputs, targets, settings);
         model = next;

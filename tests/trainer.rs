@@ -141,7 +141,7 @@ fn autoencoder_and_class_subsets() {
     ae.kind = ModelKind::Ae;
     ae.classes = vec![0, 3];
     let manifest = training::train(&ae).unwrap();
-    assert_eq!(manifest.kind, "ae");
+    assert_eq!(manifest.kind, ModelKind::Ae);
     assert_eq!(manifest.classes, Some(vec![0, 3]));
     assert_eq!(manifest.test_metrics.kl, 0.0);
     assert_eq!(manifest.test_metrics.neg_elbo, manifest.test_metrics.reconstruction);

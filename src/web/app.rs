@@ -32,6 +32,7 @@ use super::sliders::SliderPanel;
 use super::traversal::TraversalPanel;
 use crate::artifacts::LatentMap;
 use crate::catalogue::{DatasetId, DEFAULT_MODEL};
+use crate::model::ModelKind;
 use crate::lab::Evaluated;
 use crate::math::default_latent_grid;
 use crate::plane::Space;
@@ -451,7 +452,7 @@ fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
     move || {
         shown.get().map(|s| {
             let m = &s.manifest;
-            let (what, measure) = if m.kind == "ae" {
+            let (what, measure) = if m.kind == ModelKind::Ae {
                 ("a plain autoencoder (no KL term, deterministic)", "reconstruction loss")
             } else {
                 ("a VAE", "−ELBO")

@@ -4,55 +4,7 @@
 use burn::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::lab::AUTO_BACKEND;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendKind {
-    WebGpu,
-    Cpu,
-}
-
-/// What the page's address asks for: a backend, or that the page time both and keep the
-/// faster (`?backend=auto`, which times even a software adapter).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BackendRequest {
-    Only(BackendKind),
-    Fastest,
-}
-
-impl BackendRequest {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "auto" | "fastest" => Some(BackendRequest::Fastest),
-            other => BackendKind::parse(other).map(BackendRequest::Only),
-        }
-    }
-}
-
-impl BackendKind {
-    /// The name the JS API and the `?backend=` parameter use.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackendKind::WebGpu => "webgpu",
-            BackendKind::Cpu => "cpu",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            BackendKind::WebGpu => "WebGPU",
-            BackendKind::Cpu => "CPU (WebAssembly)",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        match name.to_ascii_lowercase().as_str() {
-            "webgpu" | "gpu" => Some(BackendKind::WebGpu),
-            "cpu" => Some(BackendKind::Cpu),
-            _ => None,
-        }
-    }
-}
+pub use crate::backend_kind::{BackendKind, BackendRequest};
 
 #[derive(Clone)]
 pub struct ChosenDevice {
@@ -62,18 +14,18 @@ pub struct ChosenDevice {
     pub fallback_reason: Option<String>,
     /// When the page timed both backends and WebGPU was the faster: the two timings.
     pub timing: Option<String>,
-    /// What the lab's worker is asked to train on: this backend's name, or, where the
-    /// page timed both, [`AUTO_BACKEND`] (the worker times a training step on each).
-    pub lab_request: &'static str,
+    /// What the lab's worker is asked to train on: this backend, or, where the page timed
+    /// both, the faster (the worker times a training step on each).
+    pub lab_request: BackendRequest,
 }
 
 impl ChosenDevice {
     pub fn cpu(fallback_reason: Option<String>) -> Self {
-        ChosenDevice { device: Device::flex(), kind: BackendKind::Cpu, fallback_reason, timing: None, lab_request: BackendKind::Cpu.name() }
+        ChosenDevice { device: Device::flex(), kind: BackendKind::Cpu, fallback_reason, timing: None, lab_request: BackendRequest::Only(BackendKind::Cpu) }
     }
 
     pub fn webgpu(device: Device) -> Self {
-        ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None, timing: None, lab_request: BackendKind::WebGpu.name() }
+        ChosenDevice { device, kind: BackendKind::WebGpu, fallback_reason: None, timing: None, lab_request: BackendRequest::Only(BackendKind::WebGpu) }
     }
 }
 
@@ -111,7 +63,7 @@ async fn faster_of(webgpu: Device) -> ChosenDevice {
     } else {
         ChosenDevice::cpu(Some(format!("timed here, {timings}")))
     };
-    ChosenDevice { lab_request: AUTO_BACKEND, ..chosen }
+    ChosenDevice { lab_request: BackendRequest::Fastest, ..chosen }
 }
 
 /// Whether `navigator.gpu` exists, in the page or in a worker (whose global has no `window`).

@@ -12,6 +12,7 @@ use super::canvas::{paint_images, paint_loss_chart, paint_scatter};
 use super::session::Session;
 use crate::artifacts::History;
 use crate::data::IMAGE_PIXELS;
+use crate::model::ModelKind;
 use crate::plane::Space;
 
 const PLAY_STEP_MILLIS: u32 = 700;
@@ -110,7 +111,7 @@ pub fn HistoryPanel(session: Session, views: Views) -> impl IntoView {
             let h = h.as_ref()?.as_ref().ok()?;
             let s = h.snapshots.get(epoch.get())?;
             let [elbo, recon, kl] = s.train_losses;
-            Some(if views.shown.with(|s| s.as_ref().is_some_and(|s| s.manifest.kind == "ae")) {
+            Some(if views.shown.with(|s| s.as_ref().is_some_and(|s| s.manifest.kind == ModelKind::Ae)) {
                 format!("After epoch {} of {}: training reconstruction loss {recon:.1}", s.epoch, h.snapshots.len())
             } else {
                 format!(

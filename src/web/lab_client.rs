@@ -17,6 +17,7 @@ use web_sys::{MessageEvent, Worker};
 use super::canvas::save_bytes;
 use super::session::Session;
 use crate::artifacts::LatentMap;
+use crate::backend_kind::{BackendKind, BackendRequest};
 use crate::data::IMAGE_PIXELS;
 use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, MAX_STEPS_PER_CALL, RECONSTRUCTED};
 use crate::letters::LetterSet;
@@ -199,8 +200,7 @@ impl Lab {
             .inner
             .session
             .backend()
-            .map_or("cpu", |chosen| chosen.lab_request)
-            .to_string();
+            .map_or(BackendRequest::Only(BackendKind::Cpu), |chosen| chosen.lab_request);
         let promise = self.wait_for(Box::new(move |status| {
             status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
         }));
@@ -293,7 +293,7 @@ impl Lab {
                 let name = lab.inner.session.register_model(manifest.clone(), &bytes, map)?;
                 let peer = crate::catalogue::ShippedModel::peer_of(
                     &manifest.dataset,
-                    &manifest.kind,
+                    manifest.kind,
                     manifest.latent,
                     manifest.architecture.network,
                 )
@@ -518,7 +518,7 @@ fn serde_wasm_status(status: &LabStatus) -> JsValue {
         "epoch": status.epoch,
         "imagesPerSecond": status.images_per_second,
         "stepsPerSecond": status.steps_per_second,
-        "backend": status.backend,
+        "backend": status.backend.name(),
         "backendReason": status.backend_reason,
         "loss": losses(&status.loss),
         "heldout": losses(&status.heldout),

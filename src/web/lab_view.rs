@@ -250,7 +250,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                         LabState::Paused => "Paused",
                         LabState::Failed => "Stopped",
                     },
-                    if st.backend == "webgpu" { "WebGPU" } else { "the CPU" },
+                    st.backend.in_words(),
                     st.step,
                     st.epoch,
                     st.train_images,
@@ -264,8 +264,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
     let backend_reason = move || {
         s.status.with(|st| {
             let st = st.as_ref()?;
-            let name = if st.backend == "webgpu" { "WebGPU" } else { "the CPU" };
-            st.backend_reason.as_ref().map(|why| format!("The lab trains on {name}: {why}."))
+            st.backend_reason.as_ref().map(|why| format!("The lab trains on {}: {why}.", st.backend.in_words()))
         })
     };
     let progress = move || {
