@@ -82,11 +82,11 @@ impl Variant {
         }
     }
 
-    /// "vae" or "ae", as in the manifest's `kind`.
-    pub fn kind(self) -> &'static str {
+    /// A VAE or a plain autoencoder, as in the manifest's `kind`.
+    pub fn kind(self) -> ModelKind {
         match self {
-            Variant::Vae2d | Variant::Vae16d | Variant::DenseVae2d => "vae",
-            Variant::Ae2d => "ae",
+            Variant::Vae2d | Variant::Vae16d | Variant::DenseVae2d => ModelKind::Vae,
+            Variant::Ae2d => ModelKind::Ae,
         }
     }
 
@@ -136,7 +136,7 @@ impl ShippedModel {
     /// network, if there is one: the yardstick for a model from the lab.
     pub fn peer_of(dataset: &str, kind: ModelKind, latent: usize, network: Architecture) -> Option<ShippedModel> {
         Self::all().find(|m| {
-            m.dataset.name() == dataset && m.variant.kind() == kind.name() && m.latent() == latent && m.variant.architecture() == network
+            m.dataset.name() == dataset && m.variant.kind() == kind && m.latent() == latent && m.variant.architecture() == network
         })
     }
 
@@ -183,7 +183,7 @@ mod tests {
     fn variants_keep_the_dataset() {
         let ae = DEFAULT_MODEL.with_variant(Variant::Ae2d);
         assert_eq!(ae.name(), "fashion-mnist-ae-2d");
-        assert_eq!(ae.variant.kind(), "ae");
+        assert_eq!(ae.variant.kind(), ModelKind::Ae);
         assert_eq!(DatasetId::from_name("mnist"), Some(DatasetId::Mnist));
     }
 }

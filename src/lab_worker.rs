@@ -168,7 +168,7 @@ async fn run(commands: Rc<Inbox>) {
                     Ok(mut run) => {
                         snapshot(&mut run).await;
                         run.running = play;
-                        send_status(&mut run, LabState::Paused);
+                        send_status(&mut run);
                         current = Some(run);
                     }
                     Err(message) => post(&FromWorker::Failed { message }, None),
@@ -196,7 +196,7 @@ async fn run(commands: Rc<Inbox>) {
                         run.stop_at = None;
                     }
                     if now() - run.last_status >= STATUS_INTERVAL_MILLIS || !run.running {
-                        send_status(run, LabState::Paused);
+                        send_status(run);
                     }
                     // A macrotask boundary, so that messages (Pause, β) get in.
                     TimeoutFuture::new(0).await;
@@ -214,12 +214,12 @@ async fn handle(run: &mut Run, command: ToWorker) {
             run.running = true;
             run.stop_at = None;
             run.message = None;
-            send_status(run, LabState::Paused);
+            send_status(run);
         }
         ToWorker::Pause => {
             run.running = false;
             run.stop_at = None;
-            send_status(run, LabState::Paused);
+            send_status(run);
         }
         ToWorker::Step { count } => {
             // Trained by the loop, as when playing, so that Pause and β changes get in.
@@ -230,7 +230,7 @@ async fn handle(run: &mut Run, command: ToWorker) {
             if beta.is_finite() {
                 run.settings.beta = beta.clamp(0.0, 10.0);
             }
-            send_status(run, LabState::Paused);
+            send_status(run);
         }
         ToWorker::Export { request } => match export(run).await {
             Ok((manifest, bytes, map_means)) => {
@@ -242,7 +242,7 @@ async fn handle(run: &mut Run, command: ToWorker) {
     }
 }
 
-fn send_status(run: &mut Run, idle: LabState) {
+fn send_status(run: &mut Run) {
     run.last_status = now();
     let window_start = run.recent.front().map(|(t, _)| *t);
     let images: usize = run.recent.iter().skip(1).map(|(_, n)| n).sum();
@@ -250,7 +250,7 @@ fn send_status(run: &mut Run, idle: LabState) {
     let elapsed = window_start.map_or(0.0, |t| (now() - t) / 1000.0);
     let per_second = |count: f64| if elapsed > 0.0 { count / elapsed } else { 0.0 };
     let status = LabStatus {
-        state: if run.running { LabState::Running } else { idle },
+        state: if run.running { LabState::Running } else { LabState::Paused },
         step: run.step,
         epoch: run.step as f64 * run.settings.batch as f64 / run.train.len().max(1) as f64,
         images_per_second: per_second(images as f64),

@@ -117,7 +117,7 @@ fn every_catalogued_model_ships_with_its_map_and_history() {
         let (manifest, _) = shipped(&name);
         assert_eq!(manifest.name, name);
         assert_eq!(manifest.dataset, model.dataset.name(), "{name}");
-        assert_eq!(manifest.kind.name(), model.variant.kind(), "{name}");
+        assert_eq!(manifest.kind, model.variant.kind(), "{name}");
         assert_eq!(manifest.latent, model.variant.latent(), "{name}");
         assert_eq!(manifest.architecture.network, model.variant.architecture(), "{name}");
         assert_eq!(manifest.training.test_images, 10_000, "{name} is evaluated on the full test set");

@@ -13,6 +13,7 @@ use super::session::Session;
 use crate::artifacts::LatentMap;
 use crate::catalogue::{DatasetId, ShippedModel, Variant};
 use crate::math::{default_latent_grid, GRID_SIZE};
+use crate::model::ModelKind;
 use crate::plane::Space;
 
 /// What one comparison panel sets side by side, and how it explains it.
@@ -75,8 +76,8 @@ async fn load_column(session: &Session, model: ShippedModel) -> Result<Column, S
     let grid = Arc::new(engine.decode(&latents).await?);
     let metrics = engine.manifest.test_metrics;
     let score = match model.variant.kind() {
-        "ae" => format!("test reconstruction {:.1} nats (no KL term)", metrics.reconstruction),
-        _ => format!("test −ELBO {:.1} nats", metrics.neg_elbo),
+        ModelKind::Ae => format!("test reconstruction {:.1} nats (no KL term)", metrics.reconstruction),
+        ModelKind::Vae => format!("test −ELBO {:.1} nats", metrics.neg_elbo),
     };
     Ok(Column { name, score, map, grid })
 }

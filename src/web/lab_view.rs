@@ -388,7 +388,7 @@ pub fn LabPanel(lab: Lab) -> impl IntoView {
                                 st.latent = m.latent();
                                 st.architecture = m.variant.architecture();
                                 st.dataset = m.dataset;
-                                st.kind = ModelKind::parse(m.variant.kind()).unwrap_or(ModelKind::Vae);
+                                st.kind = m.variant.kind();
                             }
                         });
                     }>
