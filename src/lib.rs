@@ -1,39 +1,29 @@
 //! latentlab: see and touch what a variational autoencoder learns.
 //!
-//! The model, weight files and math are shared by the native tools and the web page.
+//! - `core`: the model, weight files, artifacts, data and math, shared by every build;
+//! - `train`: the training step the native trainer and the lab's worker share;
+//! - `lab`: the lab's settings, messages and bookkeeping (plain code, tested natively);
+//! - `native`: the command-line trainer and tools;
+//! - `browser`: what the page and its workers share in the browser;
+//! - `web`: the page; `worker`: the lab's Web Worker.
+//!
+//! Nothing reaches up: `core` needs no other module, `train` and `lab` only `core`,
+//! `browser` only `core`, and `web` and `worker` never each other.
 
-pub mod artifacts;
-pub mod augment;
-pub mod backend_kind;
-pub mod catalogue;
-pub mod census;
-pub mod data;
-pub mod image_set;
+pub mod core;
 pub mod lab;
-pub mod letters;
-pub mod math;
-pub mod mosaic;
-pub mod plane;
-pub mod preprocess;
-pub mod screen;
-pub mod model;
-pub mod weights;
 
 /// The training step needs burn's autodiff and optimizers: natively always, in the
 /// browser only in the lab's worker (feature `lab`), so the page's own wasm stays small.
 #[cfg(any(not(target_arch = "wasm32"), feature = "lab"))]
-pub mod step;
+pub mod train;
 #[cfg(all(target_arch = "wasm32", feature = "lab"))]
-pub mod lab_worker;
+pub mod worker;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod idx;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod stroke_digits;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod training;
+pub mod native;
 
+#[cfg(target_arch = "wasm32")]
+pub mod browser;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -4,5 +4,5 @@ fn main() {
     #[cfg(target_arch = "wasm32")]
     latentlab::web::start();
     #[cfg(not(target_arch = "wasm32"))]
-    latentlab::cli::main();
+    latentlab::native::cli::main();
 }

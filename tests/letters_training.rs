@@ -5,14 +5,14 @@
 use std::time::Instant;
 
 use burn::prelude::*;
-use latentlab::data::PreparedImages;
-use latentlab::letters::{copies_per_drawing, nearest_neighbour_agreement, LetterSet};
-use latentlab::model::{Architecture, ModelKind, VaeConfig};
-use latentlab::preprocess::{PAD_BRUSH, PAD_SIDE};
+use latentlab::core::data::PreparedImages;
+use latentlab::core::letters::{copies_per_drawing, nearest_neighbour_agreement, LetterSet};
+use latentlab::core::model::{Architecture, ModelKind, VaeConfig};
+use latentlab::core::preprocess::{PAD_BRUSH, PAD_SIDE};
 use latentlab::lab::BatchOrder;
-use latentlab::step::{new_optimizer, train_step, StepSettings};
-use latentlab::stroke_digits::vowel_drawings;
-use latentlab::training::encode_means;
+use latentlab::train::step::{new_optimizer, train_step, StepSettings};
+use latentlab::native::stroke_digits::vowel_drawings;
+use latentlab::native::trainer::encode_means;
 
 fn train_on_vowels(architecture: Architecture, steps: usize) -> (f64, f64, f64) {
     let mut set = LetterSet::new(PAD_SIDE, PAD_BRUSH);

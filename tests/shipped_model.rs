@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use latentlab::artifacts::{History, LatentMap};
-use latentlab::catalogue::ShippedModel;
-use latentlab::math::default_latent_grid;
-use latentlab::training::{HISTORY_MAP_IMAGES, HISTORY_RECONSTRUCTIONS, LATENT_MAP_IMAGES};
-use latentlab::weights::{self, Manifest, WeightsError};
+use latentlab::core::artifacts::{History, LatentMap};
+use latentlab::core::catalogue::{ShippedModel, DEFAULT_MODEL};
+use latentlab::core::math::default_latent_grid;
+use latentlab::native::first_paint;
+use latentlab::native::trainer::{HISTORY_MAP_IMAGES, HISTORY_RECONSTRUCTIONS, LATENT_MAP_IMAGES};
+use latentlab::core::weights::{self, Manifest, WeightsError};
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models")
@@ -174,4 +175,22 @@ fn every_catalogued_model_ships_with_its_map_and_history() {
     assert_eq!(present, expected_files, "www/models holds exactly the catalogue's files");
     let total: u64 = present.iter().map(|f| std::fs::metadata(dir.join(f)).unwrap().len()).sum();
     assert!(total < 10 * 1024 * 1024, "the shipped models take {total} bytes, over 10 MB");
+}
+
+#[test]
+fn the_first_paint_is_the_default_models_grid() {
+    let (manifest, bytes) = shipped(&DEFAULT_MODEL.name());
+    let device = Device::flex();
+    let model = weights::load_model(&manifest, &bytes, &device).unwrap();
+    let expected = first_paint::grid_picture(&model, &device).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("www").join(first_paint::FIRST_PAINT_FILE);
+    let committed = first_paint::read_png(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!((committed.width, committed.height), (420, 420));
+    let differing = committed.pixels.iter().zip(&expected.pixels).filter(|(a, b)| a.abs_diff(**b) > 1).count();
+    assert_eq!(
+        differing, 0,
+        "{} no longer shows what the shipped weights decode: run `latentlab export-first-paint`",
+        path.display()
+    );
+    assert!(first_paint::read_png(b"\x89PNG\r\n\x1a\nnot really").is_err());
 }

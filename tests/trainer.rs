@@ -4,11 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use latentlab::artifacts::{History, LatentMap};
+use latentlab::core::artifacts::{History, LatentMap};
 use burn::prelude::*;
-use latentlab::model::{Architecture, ModelKind};
-use latentlab::training::{self, Dataset, TrainOptions};
-use latentlab::weights;
+use latentlab::core::model::{Architecture, ModelKind};
+use latentlab::core::catalogue::DatasetId;
+use latentlab::native::trainer::{self, TrainOptions};
+use latentlab::core::weights;
 
 /// Writes an IDX dataset of `count` 28×28 images: a bright bar whose position and
 /// orientation depend on the label, so there is something to learn.
@@ -51,7 +52,7 @@ fn scratch(name: &str) -> PathBuf {
 
 fn options(root: &Path, run: &str, epochs: usize) -> TrainOptions {
     TrainOptions {
-        dataset: Dataset::FashionMnist,
+        dataset: DatasetId::FashionMnist,
         data_dir: root.join("data"),
         name: Some("fixture-vae".to_string()),
         kind: ModelKind::Vae,
@@ -79,7 +80,7 @@ fn trainer_learns_writes_and_repeats_itself() {
     write_fixture(&root.join("data/fashion-mnist"), "train", 300);
     write_fixture(&root.join("data/fashion-mnist"), "t10k", 100);
 
-    let first = training::train(&options(&root, "a", 3)).unwrap();
+    let first = trainer::train(&options(&root, "a", 3)).unwrap();
     let losses: Vec<f64> = first.training.epoch_losses.iter().map(|m| m.neg_elbo).collect();
     assert_eq!(losses.len(), 3);
     assert!(losses[2] < losses[0], "training did not lower the loss: {losses:?}");
@@ -120,12 +121,12 @@ fn trainer_learns_writes_and_repeats_itself() {
     assert_ne!(history.snapshots[0].means, history.snapshots[2].means);
 
     // Same seed, same data: the same weights, bit for bit.
-    let again = training::train(&options(&root, "b", 3)).unwrap();
+    let again = trainer::train(&options(&root, "b", 3)).unwrap();
     assert_eq!(again.sha256, first.sha256);
 
     // A run stopped after one epoch and resumed ends where an uninterrupted one does.
-    training::train(&options(&root, "c", 1)).unwrap();
-    let resumed = training::train(&options(&root, "c", 3)).unwrap();
+    trainer::train(&options(&root, "c", 1)).unwrap();
+    let resumed = trainer::train(&options(&root, "c", 3)).unwrap();
     assert_eq!(resumed.training.epoch_losses.len(), 3);
     assert_eq!(resumed.sha256, first.sha256);
     std::fs::remove_dir_all(&root).unwrap();
@@ -140,7 +141,7 @@ fn autoencoder_and_class_subsets() {
     let mut ae = options(&root, "ae", 2);
     ae.kind = ModelKind::Ae;
     ae.classes = vec![0, 3];
-    let manifest = training::train(&ae).unwrap();
+    let manifest = trainer::train(&ae).unwrap();
     assert_eq!(manifest.kind, ModelKind::Ae);
     assert_eq!(manifest.classes, Some(vec![0, 3]));
     assert_eq!(manifest.test_metrics.kl, 0.0);
@@ -165,7 +166,7 @@ fn the_dense_network_in_an_8d_latent_space() {
     dense.arch = Architecture::Dense;
     dense.hidden = 64;
     dense.latent = 8;
-    let manifest = training::train(&dense).unwrap();
+    let manifest = trainer::train(&dense).unwrap();
     let losses: Vec<f64> = manifest.training.epoch_losses.iter().map(|m| m.neg_elbo).collect();
     assert!(losses[2] < losses[0], "training did not lower the loss: {losses:?}");
     assert_eq!(manifest.architecture.network, Architecture::Dense);
@@ -196,7 +197,7 @@ fn the_dense_network_in_an_8d_latent_space() {
 fn trainer_names_a_missing_dataset_file() {
     let root = scratch("missing");
     write_fixture(&root.join("data/fashion-mnist"), "train", 20);
-    let error = training::train(&options(&root, "a", 1)).unwrap_err().to_string();
+    let error = trainer::train(&options(&root, "a", 1)).unwrap_err().to_string();
     assert!(error.contains("t10k-images-idx3-ubyte"), "{error}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -10,13 +10,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::prelude::*;
-use latentlab::artifacts::{History, LatentMap};
-use latentlab::image_set::ImageSet;
+use latentlab::core::artifacts::{History, LatentMap};
+use latentlab::core::image_set::ImageSet;
 use latentlab::lab::LabSettings;
-use latentlab::letters::LetterSet;
-use latentlab::model::{Architecture, VaeConfig};
-use latentlab::plane::parse_point;
-use latentlab::weights;
+use latentlab::core::letters::LetterSet;
+use latentlab::core::model::{Architecture, VaeConfig};
+use latentlab::core::plane::parse_point;
+use latentlab::core::weights;
 use proptest::prelude::*;
 
 /// Records the largest single allocation, so a test can bound what a parser asks for.
@@ -145,7 +145,7 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let len = text.len();
         if let Ok(set) = bounded(limit_for(len), || LetterSet::from_json(&text))? {
-            prop_assert!(set.drawings.len() <= latentlab::letters::MAX_DRAWINGS);
+            prop_assert!(set.drawings.len() <= latentlab::core::letters::MAX_DRAWINGS);
             prop_assert_eq!(set.images().len(), set.drawings.len());
         }
     }

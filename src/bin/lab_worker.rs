@@ -2,5 +2,5 @@
 
 fn main() {
     #[cfg(target_arch = "wasm32")]
-    latentlab::lab_worker::start();
+    latentlab::worker::start();
 }

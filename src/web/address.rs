@@ -3,8 +3,8 @@
 
 use std::cell::RefCell;
 
-use crate::catalogue::ShippedModel;
-use crate::plane::format_point;
+use crate::core::catalogue::ShippedModel;
+use crate::core::plane::format_point;
 
 thread_local! {
     /// The `model=…&z=…` part and the `lab-…` part, as last recorded.

@@ -35,12 +35,12 @@ use js_sys::{Array, Float32Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
-use super::engine::Engine;
-use super::lab_client::Lab;
+use crate::core::catalogue::ShippedModel;
+use crate::core::data::IMAGE_PIXELS;
 use crate::lab::LabSettings;
-use super::session::Session;
-use crate::catalogue::ShippedModel;
-use crate::data::IMAGE_PIXELS;
+use crate::web::engine::Engine;
+use crate::web::lab_client::Lab;
+use crate::web::session::Session;
 
 /// The most points one `decode` call takes (31 MB of pixels back).
 const MAX_DECODE_POINTS: u32 = 10_000;
@@ -137,7 +137,7 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     });
     Reflect::set(&api, &"use".into(), &use_model.into_js_value())?;
 
-    let memory = Closure::<dyn Fn() -> f64>::new(super::wasm_memory_bytes);
+    let memory = Closure::<dyn Fn() -> f64>::new(crate::browser::wasm_memory_bytes);
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
 
     Reflect::set(&api, &"lab".into(), &JsValue::from(lab_api(lab)?))?;

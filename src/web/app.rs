@@ -1,9 +1,10 @@
 //! The page: header, model picker, status, and the views of the model on show.
 //!
-//! State flows down as signals: which model is requested (the picker and
-//! `latentlab.use` write it), which is shown (with its latent map and decoded grid),
-//! the sliders' latent point, the prior samples and the pinned point. The loaded models
-//! themselves live in the [`Session`], outside the reactive graph.
+//! State flows down as signals ([`Page`], in `state`, given to every panel as context):
+//! which model is requested (the picker and `latentlab.use` write it), which is shown
+//! (with its latent map and decoded grid), the sliders' latent point, the prior samples
+//! and the pinned point. The loaded models themselves live in the [`Session`], outside
+//! the reactive graph.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,162 +13,45 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{address, now_millis};
-use super::backend::{self, BackendRequest};
-use super::compare::{ComparePanel, AUTOENCODER_VS_VAE, DENSE_VS_CONVOLUTIONAL};
-use super::draw::DrawPanel;
-use super::engine::LoadStep;
-use super::interpolation::InterpolationPanel;
-use super::lab_client::Lab;
-use super::lab_view::LabPanel;
-use super::letters_view::LettersPanel;
-use super::tray::TrayPanel;
-use super::grid_view::GridView;
-use super::history_view::HistoryPanel;
-use super::map_view::MapView;
-use super::picker::ModelPicker;
-use super::samples::SamplesPanel;
-use super::session::Session;
-use super::sliders::SliderPanel;
-use super::traversal::TraversalPanel;
-use crate::artifacts::LatentMap;
-use crate::catalogue::{DatasetId, DEFAULT_MODEL};
-use crate::model::ModelKind;
+use crate::browser::backend::{self, BackendRequest};
+use crate::browser::clock::now_millis;
+use crate::core::catalogue::{DatasetId, DEFAULT_MODEL};
+use crate::core::math::default_latent_grid;
+use crate::core::model::ModelKind;
+use crate::core::plane::Space;
 use crate::lab::Evaluated;
-use crate::math::default_latent_grid;
-use crate::plane::Space;
-use crate::weights::Manifest;
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum PageState {
-    StartingBackend,
-    Loading { name: String, step: LoadStep },
-    Decoding { name: String },
-    Ready { name: String, decode_millis: f64 },
-    Failed(String),
-}
-
-/// A message about the address, in words.
-#[derive(Clone, Debug, PartialEq)]
-struct Notice {
-    /// The model it speaks of ("shows X instead"): shown only while X is on show.
-    while_shown: Option<String>,
-    text: String,
-}
-
-impl Notice {
-    fn always(text: String) -> Self {
-        Self { while_shown: None, text }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct BackendInfo {
-    label: &'static str,
-    fallback_reason: Option<String>,
-    /// Why WebGPU runs, when the page timed both backends.
-    timing: Option<String>,
-}
-
-/// The model on show, with what its views need.
-#[derive(Clone, Debug)]
-pub struct Shown {
-    pub name: String,
-    pub manifest: Arc<Manifest>,
-    /// The shipped latent map (2-D models), or why there is none.
-    pub map: Result<Arc<LatentMap>, String>,
-    /// The decoded 15×15 grid (2-D models).
-    pub grid: Option<Arc<Vec<f32>>>,
-    /// The z-space window that holds the latent map (computed once: views redraw often).
-    pub z_window: Space,
-}
-
-impl Shown {
-    pub fn latent(&self) -> usize {
-        self.manifest.latent
-    }
-
-    pub fn is_planar(&self) -> bool {
-        self.latent() == 2
-    }
-}
-
-/// Signals every view may read; `point`, `samples` and `pinned` they may also write.
-#[derive(Clone, Copy)]
-pub struct Views {
-    pub shown: RwSignal<Option<Shown>>,
-    /// The sliders' latent point.
-    pub point: RwSignal<Vec<f32>>,
-    /// Samples from the prior, marked on the map.
-    pub samples: RwSignal<Vec<Vec<f32>>>,
-    /// The point clicked on the map.
-    pub pinned: RwSignal<Option<[f32; 2]>>,
-    /// The person's drawing, encoded by the model on show.
-    pub drawn: RwSignal<Option<Encoding>>,
-    /// Encoded drawings and test images, for interpolation.
-    pub tray: RwSignal<Vec<TrayItem>>,
-    /// The interpolation path on show.
-    pub path: RwSignal<Vec<Vec<f32>>>,
-}
-
-/// μ and σ of one encoded image.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Encoding {
-    pub mu: Vec<f32>,
-    pub sigma: Vec<f32>,
-}
-
-/// An item of the tray: a drawing or a test image (its 28×28 input kept, so it can be
-/// re-encoded by another model), or a test image beyond those the site ships (μ only,
-/// its thumbnail the decode of μ).
-#[derive(Clone, Debug, PartialEq)]
-pub struct TrayItem {
-    pub id: u64,
-    pub label: String,
-    /// The model whose encoding this is.
-    pub model: String,
-    pub thumbnail: Arc<Vec<f32>>,
-    pub mu: Vec<f32>,
-    pub sigma: Option<Vec<f32>>,
-    pub input: Option<Arc<Vec<f32>>>,
-}
+use crate::web::address;
+use crate::web::engine::LoadStep;
+use crate::web::panels::compare::{ComparePanel, AUTOENCODER_VS_VAE, DENSE_VS_CONVOLUTIONAL};
+use crate::web::panels::draw::DrawPanel;
+use crate::web::panels::grid::GridView;
+use crate::web::panels::history::HistoryPanel;
+use crate::web::panels::interpolation::InterpolationPanel;
+use crate::web::panels::lab::LabPanel;
+use crate::web::panels::letters::LettersPanel;
+use crate::web::panels::map::MapView;
+use crate::web::panels::picker::ModelPicker;
+use crate::web::panels::samples::SamplesPanel;
+use crate::web::panels::sliders::SliderPanel;
+use crate::web::panels::traversal::TraversalPanel;
+use crate::web::panels::tray::TrayPanel;
+use crate::web::session::{use_session, Session};
+use crate::web::state::{BackendInfo, Notice, Page, PageState, Shown};
+use crate::web::tasks::next_frame;
 
 #[component]
-pub fn App(session: Session, lab: Lab) -> impl IntoView {
-    let state = RwSignal::new(PageState::StartingBackend);
-    // What the page could not do as the address asked, and what it did instead: each
-    // shown while the model it names is on show (or always, when it names none).
-    let notices = RwSignal::new(Vec::<Notice>::new());
-    let backend = RwSignal::new(None::<BackendInfo>);
-    let requested = RwSignal::new(address::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.name()));
-    let views = Views {
-        shown: RwSignal::new(None),
-        point: RwSignal::new(Vec::new()),
-        samples: RwSignal::new(Vec::new()),
-        pinned: RwSignal::new(None),
-        drawn: RwSignal::new(None),
-        tray: RwSignal::new(Vec::new()),
-        path: RwSignal::new(Vec::new()),
-    };
+pub fn App() -> impl IntoView {
+    let session = use_session();
+    let page = expect_context::<Page>();
+    let Page { requested, status: state, notices, backend, views } = page;
     let z_text = address::query_param("z");
-    let initial_point = z_text.as_deref().and_then(crate::plane::parse_point);
+    let initial_point = z_text.as_deref().and_then(crate::core::plane::parse_point);
     if let (Some(text), None) = (&z_text, &initial_point) {
-        notices.update(|n| {
-            n.push(Notice {
-                while_shown: None,
-                text: format!("The address's z=\"{text}\" is not a list of numbers: the sliders start at the origin."),
-            })
-        });
+        page.notify(Notice::always(format!(
+            "The address's z=\"{text}\" is not a list of numbers: the sliders start at the origin."
+        )));
     }
 
-    session.set_switcher(move |name| requested.set(name));
-    // A lost WebGPU device: the session restarts it (or moves to the CPU); the page says
-    // so, and the views draw again with the models on the new device.
-    session.watch_device(move |message, kind| {
-        notices.update(|n| n.push(Notice::always(message)));
-        backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None, timing: None }));
-        views.shown.update(|_| {});
-    });
     let generation = Rc::new(Cell::new(0u64));
     let first = Rc::new(Cell::new(true));
     let for_switch = session.clone();
@@ -186,7 +70,7 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
         let session = for_switch.clone();
         spawn_local(async move {
             if let Err(message) =
-                show_model(&session, &name, state, backend, notices, views, start_point, is_current).await
+                show_model(&session, page, &name, start_point, is_current).await
             {
                 web_sys::console::error_1(&format!("latentlab: {message}").into());
                 state.set(PageState::Failed(message.clone()));
@@ -198,11 +82,9 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
                 if let Some(previous) = previous {
                     requested.set(previous.name);
                 } else if fall_back {
-                    notices.update(|n| {
-                        n.push(Notice {
-                            while_shown: Some(DEFAULT_MODEL.name()),
-                            text: format!("{message}. The page shows {} instead.", DEFAULT_MODEL.name()),
-                        })
+                    page.notify(Notice {
+                        while_shown: Some(DEFAULT_MODEL.name()),
+                        text: format!("{message}. The page shows {} instead.", DEFAULT_MODEL.name()),
                     });
                     requested.set(DEFAULT_MODEL.name());
                 }
@@ -219,6 +101,7 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
 
     let planar = move || views.shown.with(|s| s.as_ref().is_some_and(Shown::is_planar));
     let has_model = move || views.shown.with(Option::is_some);
+    let first_load = move || !has_model() && requested.with(|name| *name == DEFAULT_MODEL.name());
     view! {
         <header class="masthead">
             <h1>"latentlab"</h1>
@@ -229,7 +112,7 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
             <BackendBadge backend=backend />
         </header>
         <main>
-            <ModelPicker requested=requested shown=views.shown />
+            <ModelPicker />
             <StatusLine state=state />
             {move || {
                 let shown = views.shown.with(|s| s.as_ref().map(|s| s.name.clone()));
@@ -240,31 +123,35 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
                     .map(|n| view! { <p class="note warning" data-testid="notice">{n.text}</p> })
                     .collect_view()
             }}
-            <ModelLine shown=views.shown />
+            <ModelLine shown=views.shown requested=requested />
             <p class="note panel" class:hidden=move || !has_model() || planar()>
                 "The grid and the latent map need a 2-D latent space: pick a 2-D VAE or the 2-D autoencoder to see them. \
                  The sliders, samples and traversal below work in all 16 dimensions."
             </p>
-            <div class="plane-views" class:hidden=move || !planar()>
-                <GridView views=views />
-                <MapView session=session.clone() views=views />
+            // While the first model loads, the grid shows the first paint where it will be
+            // drawn, and the map keeps its place.
+            <div class="plane-views" class:hidden=move || !planar() && !first_load()>
+                <GridView />
+                <div class:invisible=move || !has_model()>
+                    <MapView />
+                </div>
             </div>
             <div class:hidden=move || !has_model()>
                 <div class="two-up">
-                    <SliderPanel session=session.clone() views=views />
-                    <SamplesPanel session=session.clone() views=views />
+                    <SliderPanel />
+                    <SamplesPanel />
                 </div>
-                <TraversalPanel session=session.clone() views=views />
+                <TraversalPanel />
                 <div class="two-up">
-                    <DrawPanel session=session.clone() views=views />
-                    <TrayPanel session=session.clone() views=views />
+                    <DrawPanel />
+                    <TrayPanel />
                 </div>
-                <InterpolationPanel session=session.clone() views=views />
-                <ComparePanel session=session.clone() views=views pair=AUTOENCODER_VS_VAE />
-                <ComparePanel session=session.clone() views=views pair=DENSE_VS_CONVOLUTIONAL />
-                <HistoryPanel session=session.clone() views=views />
-                <LettersPanel lab=lab.clone() />
-                <LabPanel lab=lab />
+                <InterpolationPanel />
+                <ComparePanel pair=AUTOENCODER_VS_VAE />
+                <ComparePanel pair=DENSE_VS_CONVOLUTIONAL />
+                <HistoryPanel />
+                <LettersPanel />
+                <LabPanel />
             </div>
         </main>
     }
@@ -273,30 +160,26 @@ pub fn App(session: Session, lab: Lab) -> impl IntoView {
 /// Loads model `name` (with its map, and the grid decoded) and puts it on show.
 async fn show_model(
     session: &Session,
+    page: Page,
     name: &str,
-    state: RwSignal<PageState>,
-    backend: RwSignal<Option<BackendInfo>>,
-    notices: RwSignal<Vec<Notice>>,
-    views: Views,
     start_point: Option<Vec<f32>>,
     is_current: impl Fn() -> bool,
 ) -> Result<(), String> {
+    let Page { status: state, backend, views, .. } = page;
     if session.backend().is_none() {
         let requested = address::query_param("backend").and_then(|name| {
             let parsed = BackendRequest::parse(&name);
             if parsed.is_none() {
-                notices.update(|n| {
-                    n.push(Notice::always(format!(
-                        "The address asks for an unknown backend \"{name}\" (use ?backend=webgpu, ?backend=cpu or ?backend=auto): the page chose one by itself."
-                    )))
-                });
+                page.notify(Notice::always(format!(
+                    "The address asks for an unknown backend \"{name}\" (use ?backend=webgpu, ?backend=cpu or ?backend=auto): the page chose one by itself."
+                )));
             }
             parsed
         });
         let chosen = match backend::choose(requested).await {
             Ok(chosen) => chosen,
             Err(why) => {
-                notices.update(|n| n.push(Notice::always(format!("{why}. The page chose a backend by itself."))));
+                page.notify(Notice::always(format!("{why}. The page chose a backend by itself.")));
                 backend::choose(None).await?
             }
         };
@@ -335,15 +218,13 @@ async fn show_model(
         return Err(format!("the page switched to another model before {name} was shown"));
     }
     if let Some(z) = start_point.as_ref().filter(|z| z.len() != manifest.latent) {
-        notices.update(|n| {
-            n.push(Notice {
-                while_shown: Some(name.to_string()),
-                text: format!(
-                    "The address's z has {} numbers, but {name} has a {}-D latent space: the sliders start at the origin.",
-                    z.len(),
-                    manifest.latent
-                ),
-            })
+        page.notify(Notice {
+            while_shown: Some(name.to_string()),
+            text: format!(
+                "The address's z has {} numbers, but {name} has a {}-D latent space: the sliders start at the origin.",
+                z.len(),
+                manifest.latent
+            ),
         });
     }
     let point = start_point
@@ -370,15 +251,6 @@ async fn show_model(
     Ok(())
 }
 
-/// Lets the browser paint before a long computation.
-pub async fn next_frame() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.request_animation_frame(&resolve);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
 
 #[component]
 fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
@@ -448,32 +320,35 @@ fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
 }
 
 #[component]
-fn ModelLine(shown: RwSignal<Option<Shown>>) -> impl IntoView {
+fn ModelLine(shown: RwSignal<Option<Shown>>, requested: RwSignal<String>) -> impl IntoView {
     move || {
-        shown.get().map(|s| {
-            let m = &s.manifest;
-            let (what, measure) = if m.kind == ModelKind::Ae {
-                ("a plain autoencoder (no KL term, deterministic)", "reconstruction loss")
-            } else {
-                ("a VAE", "−ELBO")
-            };
-            let dataset = match DatasetId::from_name(&m.dataset) {
-                Some(d) => d.label().to_string(),
-                None if m.dataset == crate::lab::LETTERS_DATA => format!("your own letters ({})", m.class_names.join(", ")),
-                None => m.dataset.clone(),
-            };
-            let (how, figure) = match &m.trained_in {
-                Some(place) => (
-                    format!("in {place}"),
-                    Evaluated::of_data(&m.dataset).figure(measure, m.test_metrics.neg_elbo, m.training.test_images),
-                ),
-                None => (format!("for {} epochs", m.training.epochs), format!("test {measure} {:.1} nats per image", m.test_metrics.neg_elbo)),
-            };
-            view! {
-                <p class="model-line" data-testid="model-line">
-                    {format!("Model {}: {what} with a {}-D latent space, trained on {dataset} {how} ({figure}).", m.name, m.latent)}
-                </p>
-            }
-        })
+        // Before the first model is shown, its line's place is kept.
+        let Some(s) = shown.get() else {
+            return view! { <p class="model-line">{format!("Model {}: loading…", requested.get())}</p> }.into_any();
+        };
+        let m = &s.manifest;
+        let (what, measure) = if m.kind == ModelKind::Ae {
+            ("a plain autoencoder (no KL term, deterministic)", "reconstruction loss")
+        } else {
+            ("a VAE", "−ELBO")
+        };
+        let dataset = match DatasetId::from_name(&m.dataset) {
+            Some(d) => d.label().to_string(),
+            None if m.dataset == crate::lab::LETTERS_DATA => format!("your own letters ({})", m.class_names.join(", ")),
+            None => m.dataset.clone(),
+        };
+        let (how, figure) = match &m.trained_in {
+            Some(place) => (
+                format!("in {place}"),
+                Evaluated::of_data(&m.dataset).figure(measure, m.test_metrics.neg_elbo, m.training.test_images),
+            ),
+            None => (format!("for {} epochs", m.training.epochs), format!("test {measure} {:.1} nats per image", m.test_metrics.neg_elbo)),
+        };
+        view! {
+            <p class="model-line" data-testid="model-line">
+                {format!("Model {}: {what} with a {}-D latent space, trained on {dataset} {how} ({figure}).", m.name, m.latent)}
+            </p>
+        }
+        .into_any()
     }
 }

@@ -9,10 +9,10 @@
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-use crate::model::IMAGE_SIDE;
-use crate::mosaic::tile_greyscale;
-use crate::plane::Space;
-use crate::screen::{backing_size, parse_size};
+use crate::core::model::IMAGE_SIDE;
+use crate::core::mosaic::tile_greyscale;
+use crate::core::plane::Space;
+use crate::core::screen::{backing_size, parse_size};
 
 /// Colours of the ten classes (Tableau 10), legible on the page's dark background.
 pub const CLASS_COLOURS: [&str; 10] = [
@@ -42,7 +42,7 @@ fn crisp_context(canvas: &HtmlCanvasElement) -> Result<(CanvasRenderingContext2d
             size
         }
     };
-    let device_pixel_ratio = super::display::device_pixel_ratio();
+    let device_pixel_ratio = crate::web::display::device_pixel_ratio();
     let shown_width = f64::from(canvas.client_width());
     let scale = if shown_width > 0.0 { shown_width * device_pixel_ratio / f64::from(width) } else { device_pixel_ratio };
     let (backing_width, backing_height) = backing_size((width, height), scale);
@@ -200,15 +200,23 @@ fn draw_marker(ctx: &CanvasRenderingContext2d, space: Space, marker: &Marker, wi
     ctx.stroke();
 }
 
-/// A line chart of per-epoch losses (one series per entry of `series`: label, colour,
-/// values), with a vertical line at `highlight` (an index into the values).
+/// One series of a loss chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartLine {
+    pub label: String,
+    pub colour: &'static str,
+    pub values: Vec<f32>,
+}
+
+/// A line chart of losses (one line per entry of `series`), with a vertical line at
+/// `highlight` (an index into the values).
 ///
 /// Drawn here rather than with `plotters`: its canvas backend draws at the canvas's CSS
 /// size, blurry on high-DPI screens (plotters-rs/plotters#164, open), and would add a
 /// charting library to a page whose wasm is already over its size budget for one chart.
 pub fn paint_loss_chart(
     canvas: &HtmlCanvasElement,
-    series: &[(&str, &str, Vec<f32>)],
+    series: &[ChartLine],
     highlight: Option<usize>,
     x_labels: (&str, &str),
 ) -> Result<(), String> {
@@ -216,9 +224,9 @@ pub fn paint_loss_chart(
     let (left, right, top, bottom) = (48.0, 8.0, 10.0, 24.0);
     ctx.set_fill_style_str("#0b0d10");
     ctx.fill_rect(0.0, 0.0, width, height);
-    let finite = series.iter().flat_map(|(_, _, v)| v.iter().copied()).filter(|v| v.is_finite());
+    let finite = series.iter().flat_map(|line| line.values.iter().copied()).filter(|v| v.is_finite());
     let (low, high) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let count = series.iter().map(|(_, _, v)| v.len()).max().unwrap_or(0);
+    let count = series.iter().map(|line| line.values.len()).max().unwrap_or(0);
     if count < 2 || !low.is_finite() {
         return Ok(());
     }
@@ -241,7 +249,7 @@ pub fn paint_loss_chart(
         ctx.line_to(x_of(at), height - bottom);
         ctx.stroke();
     }
-    for (index, (label, colour, values)) in series.iter().enumerate() {
+    for (index, ChartLine { label, colour, values }) in series.iter().enumerate() {
         ctx.set_stroke_style_str(colour);
         ctx.set_line_width(2.0);
         ctx.begin_path();

@@ -5,11 +5,13 @@ use std::rc::Rc;
 
 use burn::prelude::*;
 
-use super::backend::{BackendKind, ChosenDevice};
-use super::{fetch, yield_to_page};
-use crate::data::{pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
-use crate::model::{Vae, MODEL_SIDE};
-use crate::weights::{self, Manifest};
+use crate::browser::backend::{BackendKind, ChosenDevice};
+use crate::browser::readback::{read_floats, ReadFailure};
+use crate::browser::{clock::yield_to_page, fetch};
+use crate::core::catalogue::model_file_url;
+use crate::core::data::{pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
+use crate::core::model::{Vae, MODEL_SIDE};
+use crate::core::weights::{self, Manifest};
 
 /// Convolutional decodes per batch on the CPU backend: ~1.3 ms each (release build), twice
 /// that while the lab trains beside the page.
@@ -61,7 +63,7 @@ impl Encoded {
 /// Downloads the weights `manifest` names from `models/`, checks them against it and
 /// loads them onto the chosen device.
 pub async fn load(manifest: Manifest, chosen: &ChosenDevice, report: impl Fn(LoadStep)) -> Result<Engine, String> {
-    let weights_url = format!("models/{}", manifest.weights);
+    let weights_url = model_file_url(&manifest.weights);
     report(LoadStep::Downloading {
         received: 0,
         total: Some(manifest.weight_bytes as u64),
@@ -103,8 +105,13 @@ impl Engine {
         self.manifest.latent
     }
 
-    fn failed(&self, doing: &str, error: impl std::fmt::Debug) -> String {
-        let message = format!("the {} backend failed while {doing}: {error:?}", self.backend.label());
+    /// Words for a failed read; a WebGPU failure is also told to the device's watcher.
+    fn failed(&self, doing: &str, failure: ReadFailure) -> String {
+        let error = match failure {
+            ReadFailure::Data(e) => return format!("unexpected output while {doing}: {e}"),
+            ReadFailure::Backend(e) => e,
+        };
+        let message = format!("the {} backend failed while {doing}: {error}", self.backend.label());
         if self.backend == BackendKind::WebGpu {
             if let Some(watch) = DEVICE_FAILED.with(|slot| slot.borrow().clone()) {
                 watch(message.clone());
@@ -169,14 +176,7 @@ impl Engine {
         let latent = self.latent();
         let count = latents.len() / latent;
         let z = Tensor::<2>::from_data(TensorData::new(latents, [count, latent]), &self.device);
-        let pixels = self
-            .model
-            .decode(z)
-            .into_data_async()
-            .await
-            .map_err(|e| self.failed("decoding", e))?
-            .try_into_vec::<f32>()
-            .map_err(|e| format!("unexpected decoder output: {e:?}"))?;
+        let pixels = read_floats(self.model.decode(z)).await.map_err(|e| self.failed("decoding", e))?;
         debug_assert_eq!(pixels.len(), count * IMAGE_PIXELS);
         Ok(pixels)
     }
@@ -192,16 +192,9 @@ impl Engine {
             &self.device,
         );
         let (mean, log_var) = self.model.encode(inputs);
-        let read = |t: Tensor<2>| async move {
-            t.into_data_async()
-                .await
-                .map_err(|e| self.failed("encoding", e))?
-                .try_into_vec::<f32>()
-                .map_err(|e| format!("unexpected encoder output: {e:?}"))
-        };
         Ok(Encoded {
-            mean: read(mean).await?,
-            log_var: read(log_var).await?,
+            mean: read_floats(mean).await.map_err(|e| self.failed("encoding", e))?,
+            log_var: read_floats(log_var).await.map_err(|e| self.failed("encoding", e))?,
         })
     }
 }

@@ -14,15 +14,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, JsFuture};
 use web_sys::{MessageEvent, Worker};
 
-use super::canvas::save_bytes;
-use super::session::Session;
-use crate::artifacts::LatentMap;
-use crate::backend_kind::{BackendKind, BackendRequest};
-use crate::data::IMAGE_PIXELS;
+use crate::core::artifacts::LatentMap;
+use crate::core::backend_kind::{BackendKind, BackendRequest};
+use crate::core::data::IMAGE_PIXELS;
+use crate::core::letters::LetterSet;
+use crate::core::preprocess::{PAD_BRUSH, PAD_SIDE};
+use crate::core::weights::Manifest;
 use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, MAX_STEPS_PER_CALL, RECONSTRUCTED};
-use crate::letters::LetterSet;
-use crate::preprocess::{PAD_BRUSH, PAD_SIDE};
-use crate::weights::Manifest;
+use crate::web::canvas::save_bytes;
+use crate::web::session::Session;
 
 /// The worker's loader, written by trunk beside the page (relative: any sub-path works).
 const WORKER_URL: &str = "lab-worker_loader.js";
@@ -73,6 +73,17 @@ pub struct LabSignals {
 type Condition = Box<dyn Fn(&LabStatus) -> bool>;
 type Exported = (Manifest, Vec<u8>, Vec<f32>);
 
+/// Gives the lab to the page's views as context (in local storage: see
+/// [`crate::web::session::provide_session`]).
+pub fn provide_lab(lab: Lab) {
+    provide_context(StoredValue::new_local(lab));
+}
+
+/// The lab, for a view.
+pub fn use_lab() -> Lab {
+    expect_context::<StoredValue<Lab, LocalStorage>>().get_value()
+}
+
 #[derive(Clone)]
 pub struct Lab {
     inner: Rc<Inner>,
@@ -94,7 +105,7 @@ struct Inner {
 
 impl Lab {
     pub fn new(session: Session) -> Self {
-        let (settings, _) = LabSettings::from_query(|name| super::address::query_param(&format!("lab-{name}")));
+        let (settings, _) = LabSettings::from_query(|name| crate::web::address::query_param(&format!("lab-{name}")));
         let (letters, letters_problem) = stored_letters();
         Self {
             inner: Rc::new(Inner {
@@ -125,7 +136,7 @@ impl Lab {
 
     /// Problems with the lab's settings in the address, in words.
     pub fn address_problems() -> Vec<String> {
-        LabSettings::from_query(|name| super::address::query_param(&format!("lab-{name}"))).1
+        LabSettings::from_query(|name| crate::web::address::query_param(&format!("lab-{name}"))).1
     }
 
     fn ensure_worker(&self) -> Result<(), String> {
@@ -193,7 +204,7 @@ impl Lab {
         self.signals.error.set(None);
         self.signals.snapshots.set(Vec::new());
         self.signals.status.set(None);
-        super::address::record_lab(settings.address().as_deref());
+        crate::web::address::record_lab(settings.address().as_deref());
         // Earlier waiters belong to the run this one replaces.
         self.settle_all(Err("a new lab run replaced this one".to_string()));
         let backend = self
@@ -251,7 +262,7 @@ impl Lab {
                 s.beta = beta;
             }
         });
-        super::address::record_lab(self.signals.settings.get_untracked().address().as_deref());
+        crate::web::address::record_lab(self.signals.settings.get_untracked().address().as_deref());
         self.send(ToWorker::SetBeta { beta });
     }
 
@@ -291,7 +302,7 @@ impl Lab {
                     h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
                 });
                 let name = lab.inner.session.register_model(manifest.clone(), &bytes, map)?;
-                let peer = crate::catalogue::ShippedModel::peer_of(
+                let peer = crate::core::catalogue::ShippedModel::peer_of(
                     &manifest.dataset,
                     manifest.kind,
                     manifest.latent,
@@ -357,12 +368,12 @@ impl Lab {
         let text = gloo_file::futures::read_as_text(&gloo_file::File::from(manifest_file.clone()))
             .await
             .map_err(|_| format!("{} could not be read", manifest_file.name()))?;
-        let mut manifest = crate::weights::parse_manifest(&text)
+        let mut manifest = crate::core::weights::parse_manifest(&text)
             .map_err(|e| format!("{} is not a latentlab model manifest: {e}", manifest_file.name()))?;
         let bytes = gloo_file::futures::read_as_bytes(&gloo_file::File::from(weights_file.clone()))
             .await
             .map_err(|_| format!("{} could not be read", weights_file.name()))?;
-        if crate::catalogue::ShippedModel::find(&manifest.name).is_some() {
+        if crate::core::catalogue::ShippedModel::find(&manifest.name).is_some() {
             // Never replace a shipped model with a file of the same name.
             manifest.name = format!("{}-uploaded", manifest.name);
         }

@@ -8,28 +8,31 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{Function, Promise};
+use leptos::prelude::{expect_context, provide_context, GetValue, LocalStorage, Set, StoredValue, Update};
 use wasm_bindgen::JsValue;
 
-use super::backend::{self, BackendKind, ChosenDevice};
-use super::engine::{self, Engine, LoadStep};
-use super::fetch;
-use crate::artifacts::{History, LatentMap};
-use crate::catalogue::{DatasetId, ShippedModel};
-use crate::image_set::ImageSet;
-use crate::weights::{self, Manifest};
+use crate::browser::backend::{self, BackendKind, ChosenDevice};
+use crate::browser::fetch;
+use crate::core::artifacts::{History, LatentMap};
+use crate::core::catalogue::{model_file_url, DatasetId, ShippedModel};
+use crate::core::data::{bytes_to_unit, IMAGE_PIXELS};
+use crate::core::image_set::ImageSet;
+use crate::core::weights::{self, Manifest};
+use crate::web::engine::{self, Engine, LoadStep};
+use crate::web::state::{BackendInfo, Notice, Page, TrayItem};
 
 #[derive(Clone)]
 pub struct Session {
     inner: Rc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
+    /// The page's signals: a request to show a model, and a restarted device, are told
+    /// to the page through them.
+    page: Page,
     backend: RefCell<Option<ChosenDevice>>,
     /// Whether the page is restarting a failed WebGPU device.
     recovering: Cell<bool>,
-    /// Told, in words, what became of a restart (set by the page).
-    on_recovered: RefCell<Option<Rc<dyn Fn(String, BackendKind)>>>,
     manifests: RefCell<HashMap<String, Arc<Manifest>>>,
     engines: RefCell<HashMap<String, Rc<Engine>>>,
     maps: RefCell<HashMap<String, Arc<LatentMap>>>,
@@ -39,19 +42,39 @@ struct Inner {
     /// Settles `ready`: resolve, reject.
     first_show: RefCell<Option<(Function, Function)>>,
     ready: OnceCell<Promise>,
-    /// How the page switches model (set by the page once it is mounted).
-    switcher: RefCell<Option<Rc<dyn Fn(String)>>>,
     /// `use(name)` calls waiting for that model to be shown: name, resolve, reject.
     waiting: RefCell<Vec<(String, Function, Function)>>,
 }
 
+/// Gives the session to the page's views as context (which must be `Send`: the session
+/// lives on the page's one thread, so it goes in local storage).
+pub fn provide_session(session: Session) {
+    provide_context(StoredValue::new_local(session));
+}
+
+/// The session, for a view.
+pub fn use_session() -> Session {
+    expect_context::<StoredValue<Session, LocalStorage>>().get_value()
+}
+
 impl Session {
-    pub fn new() -> Self {
-        let inner = Rc::new(Inner::default());
+    pub fn new(page: Page) -> Self {
         let mut settle = None;
         let ready = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
-        *inner.first_show.borrow_mut() = settle;
-        let _ = inner.ready.set(ready);
+        let inner = Rc::new(Inner {
+            page,
+            backend: RefCell::default(),
+            recovering: Cell::default(),
+            manifests: RefCell::default(),
+            engines: RefCell::default(),
+            maps: RefCell::default(),
+            histories: RefCell::default(),
+            heldout: RefCell::default(),
+            shown: RefCell::default(),
+            first_show: RefCell::new(settle),
+            ready: OnceCell::from(ready),
+            waiting: RefCell::default(),
+        });
         Self { inner }
     }
 
@@ -69,15 +92,15 @@ impl Session {
         self.inner.backend.borrow().clone()
     }
 
-    /// Restarts the backend when a WebGPU operation fails, and tells `on_recovered`.
-    pub fn watch_device(&self, on_recovered: impl Fn(String, BackendKind) + 'static) {
-        *self.inner.on_recovered.borrow_mut() = Some(Rc::new(on_recovered));
+    /// Restarts the backend when a WebGPU operation fails; see [`Self::recover_device`].
+    pub fn watch_device(&self) {
         let session = self.clone();
         engine::watch_device_failures(move |error| session.recover_device(error));
     }
 
     /// After a WebGPU failure (a lost device): starts a new device, or the CPU backend when
-    /// that fails, and loads every model loaded so far onto it. Runs once at a time.
+    /// that fails, and loads every model loaded so far onto it. Runs once at a time. The
+    /// page says so, and its views draw again with the models on the new device.
     fn recover_device(&self, error: String) {
         if self.inner.recovering.replace(true) {
             return;
@@ -86,10 +109,10 @@ impl Session {
         wasm_bindgen_futures::spawn_local(async move {
             let (message, kind) = session.restart_backend(&error).await;
             session.inner.recovering.set(false);
-            let notify = session.inner.on_recovered.borrow().clone();
-            if let Some(notify) = notify {
-                notify(message, kind);
-            }
+            let page = session.inner.page;
+            page.notify(Notice::always(message));
+            page.backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None, timing: None }));
+            page.views.shown.update(|_| {});
         });
     }
 
@@ -157,7 +180,7 @@ impl Session {
             let known: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
             return Err(format!("\"{name}\" is not a model name; the models are {}", known.join(", ")));
         }
-        let url = format!("models/{name}.json");
+        let url = model_file_url(&format!("{name}.json"));
         let manifest = weights::parse_manifest(&fetch::fetch_text(&url).await?).map_err(|e| format!("{url}: {e}"))?;
         let manifest = Arc::new(manifest);
         self.inner.manifests.borrow_mut().insert(name.to_string(), manifest.clone());
@@ -178,7 +201,7 @@ impl Session {
 
     /// The shipped encodings of the model's test images (`NAME.map.bin`).
     pub async fn latent_map(&self, name: &str) -> Result<Arc<LatentMap>, String> {
-        fetch_once(&self.inner.maps, &format!("models/{name}.map.bin"), name, LatentMap::from_bytes).await
+        fetch_once(&self.inner.maps, &model_file_url(&format!("{name}.map.bin")), name, LatentMap::from_bytes).await
     }
 
     /// The model's training history (`NAME.history.bin`).
@@ -189,7 +212,7 @@ impl Session {
                  the lab's views below show it snapshot by snapshot, with its loss curves)"
             ));
         }
-        fetch_once(&self.inner.histories, &format!("models/{name}.history.bin"), name, History::from_bytes).await
+        fetch_once(&self.inner.histories, &model_file_url(&format!("{name}.history.bin")), name, History::from_bytes).await
     }
 
     /// The first test images of `dataset`, as the site ships them for the lab.
@@ -197,22 +220,15 @@ impl Session {
         fetch_once(&self.inner.heldout, &dataset.heldout_file(), dataset.name(), ImageSet::from_bytes).await
     }
 
-    pub fn set_switcher(&self, switcher: impl Fn(String) + 'static) {
-        *self.inner.switcher.borrow_mut() = Some(Rc::new(switcher));
-    }
-
     /// Asks the page to show model `name`; the promise settles once it does (or fails to).
     pub fn request(&self, name: String) -> Promise {
         let already_shown = self.shown().is_some_and(|engine| engine.manifest.name == name);
-        let switcher = self.inner.switcher.borrow().clone();
         Promise::new(&mut |resolve, reject| {
             if already_shown {
                 let _ = resolve.call0(&JsValue::UNDEFINED);
-            } else if let Some(switch) = &switcher {
-                self.inner.waiting.borrow_mut().push((name.clone(), resolve, reject));
-                switch(name.clone());
             } else {
-                let _ = reject.call1(&JsValue::UNDEFINED, &js_sys::Error::new("the page has not started"));
+                self.inner.waiting.borrow_mut().push((name.clone(), resolve, reject));
+                self.inner.page.requested.set(name.clone());
             }
         })
     }
@@ -299,5 +315,49 @@ impl Session {
     /// The model called `name` if it has been loaded already.
     pub fn cached_engine(&self, name: &str) -> Option<Rc<Engine>> {
         self.inner.engines.borrow().get(name).cloned()
+    }
+
+    /// A test image from the model's latent map, as a tray item. The first 1,000 test images
+    /// ship with the site (the lab's held-out set): those come as the real image, encoded,
+    /// and are re-encoded by the next model like drawings. Beyond them, or for a model
+    /// trained on a class subset (whose map skips images), the thumbnail is the decode of μ.
+    pub async fn test_image_item(&self, model: &str, index: usize) -> Result<TrayItem, String> {
+        let map = self.latent_map(model).await?;
+        let engine = self.cached_engine(model).ok_or("the model is not loaded")?;
+        let latent = map.latent;
+        let mu = map.means.get(index * latent..(index + 1) * latent).ok_or("no such test image")?.to_vec();
+        let class = map.labels.get(index).map_or(0, |&l| usize::from(l));
+        let class_name = engine.manifest.class_names.get(class).cloned().unwrap_or_default();
+        let label = format!("test #{index} ({class_name})");
+        let dataset = DatasetId::from_name(&engine.manifest.dataset).filter(|_| engine.manifest.classes.is_none());
+        let real = match dataset {
+            Some(dataset) => self.heldout_images(dataset).await.ok().and_then(|set| {
+                set.pixels.get(index * IMAGE_PIXELS..(index + 1) * IMAGE_PIXELS).map(bytes_to_unit)
+            }),
+            None => None,
+        };
+        if let Some(image) = real {
+            let encoded = engine.encode(&image).await?;
+            let image = Arc::new(image);
+            return Ok(TrayItem {
+                id: 0,
+                label,
+                model: model.to_string(),
+                thumbnail: image.clone(),
+                sigma: Some(encoded.sigma()),
+                mu: encoded.mean,
+                input: Some(image),
+            });
+        }
+        let thumbnail = Arc::new(engine.decode(&mu).await?);
+        Ok(TrayItem {
+            id: 0,
+            label,
+            model: model.to_string(),
+            thumbnail,
+            mu,
+            sigma: None,
+            input: None,
+        })
     }
 }

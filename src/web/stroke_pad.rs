@@ -9,8 +9,8 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::PointerEvent;
 
-use super::canvas::context;
-use crate::preprocess::{Stroke, PAD_BRUSH, PAD_SIDE};
+use crate::core::preprocess::{Stroke, PAD_BRUSH, PAD_SIDE};
+use crate::web::canvas::context;
 
 fn paint_strokes(canvas: &web_sys::HtmlCanvasElement, strokes: &[Stroke]) -> Result<(), String> {
     let ctx = context(canvas)?;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
 import { saveScreenshot } from './site.mjs';
-import { decode, waitFor, waitForModel } from './page.mjs';
+import { decode, readCanvas, waitFor, waitForModel } from './page.mjs';
 
 const MODEL = 'fashion-mnist-vae-2d';
 const EDGE = 1.6448536269514722; // Φ⁻¹(0.95)
@@ -294,6 +294,105 @@ describe('bad model files and links: a message in words, and the page goes on wi
       const notice = await session.run('return document.querySelector("[data-testid=notice]").textContent;');
       assert.match(notice, /unknown backend "quantum"/);
       assert.equal(await session.run('return window.latentlab.backend();'), 'cpu');
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+/** The grey values (red channel / 255) of the site's first-paint picture, drawn in the page. */
+const READ_FIRST_PAINT = `
+  const image = new Image();
+  image.src = 'first-paint.png';
+  await image.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = image.naturalWidth;
+  canvas.height = image.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const rgba = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  const grey = [];
+  for (let i = 0; i < rgba.length; i += 4) grey.push(rgba[i] / 255);
+  return { width: canvas.width, height: canvas.height, grey };
+`;
+
+describe('the first paint', () => {
+  /** Where the first paint showed the grid, for the live page to keep it there. */
+  let shellBox = null;
+
+  test('before any wasm, the page shows its frame and the default grid', async () => {
+    const session = await openBrowser();
+    try {
+      // No wasm arrives: trunk's loader fails, and the static page is all there is.
+      await session.page.route('**/*.wasm', (route) => route.abort());
+      session.expectError(/WebAssembly|Failed to fetch|wasm|fetch/i);
+      await session.goto(site.url);
+      const shell = await session.page.evaluate(() => {
+        const shell = document.getElementById('first-paint');
+        const image = shell?.querySelector('img');
+        return shell && {
+          title: shell.querySelector('h1').textContent,
+          sentence: shell.querySelector('.tagline').textContent,
+          status: shell.querySelector('[role=status]').textContent,
+          loaded: image.complete && image.naturalWidth === 420 && image.naturalHeight === 420,
+          shown: image.getBoundingClientRect().width,
+          alt: image.alt,
+          box: [...Object.values(image.getBoundingClientRect().toJSON())].map(Math.round),
+        };
+      });
+      assert.ok(shell, 'no static first paint in the HTML');
+      assert.equal(shell.title, 'latentlab');
+      assert.match(shell.sentence, /variational autoencoder/);
+      assert.match(shell.status, /Starting the page/);
+      assert.ok(shell.loaded, 'the first-paint picture did not load as 420×420');
+      assert.ok(shell.shown > 300, `the picture is shown ${shell.shown} px wide`);
+      assert.match(shell.alt, /15 by 15 grid/);
+      shellBox = shell.box;
+      saveScreenshot('first-paint-before-wasm', await session.screenshot());
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('the live page keeps the picture in the grid until it draws the same grid', async () => {
+    const session = await openBrowser();
+    try {
+      // Hold the weights back, so that the page is seen between its start and its grid.
+      let release;
+      const held = new Promise((resolve) => (release = resolve));
+      await session.page.route('**/models/*.bpk', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await session.goto(`${site.url}?backend=cpu`);
+      const waiting = await waitFor(
+        session,
+        `(() => {
+          const picture = document.querySelector('[data-testid=first-paint-grid]');
+          if (!picture || picture.offsetParent === null || !picture.complete) return null;
+          return { shellGone: !document.getElementById('first-paint'), width: picture.naturalWidth,
+                   box: [...Object.values(picture.getBoundingClientRect().toJSON())].map(Math.round),
+                   status: document.querySelector('[data-testid=status]').textContent };
+        })()`,
+        'the first-paint picture in the live grid',
+      );
+      assert.ok(waiting.shellGone, 'the static first paint is still there beside the live page');
+      // The live page draws its frame as the first paint did: the grid stays where it was.
+      assert.deepEqual(waiting.box, shellBox, 'the grid moved when the page started');
+      assert.equal(waiting.width, 420);
+      assert.doesNotMatch(waiting.status, /Ready/);
+      saveScreenshot('first-paint-while-loading', await session.screenshot());
+      release();
+      await session.run('await window.latentlab.ready;');
+      const hidden = await session.run(
+        "return document.querySelector('[data-testid=first-paint-grid]').offsetParent === null;",
+      );
+      assert.ok(hidden, 'the picture still covers the live grid');
+      const live = await readCanvas(session, '#latent-grid');
+      const picture = await session.run(READ_FIRST_PAINT);
+      assert.deepEqual([picture.width, picture.height], [live.width, live.height]);
+      const worst = picture.grey.reduce((most, v, i) => Math.max(most, Math.abs(v - live.grey[i])), 0);
+      assert.ok(worst <= 2 / 255, `the first paint differs from the live grid by up to ${Math.round(worst * 255)} grey levels`);
     } finally {
       await session.close();
     }

@@ -1,0 +1,3 @@
+//! Training, shared by the native trainer and the lab's worker: one step for both.
+
+pub mod step;

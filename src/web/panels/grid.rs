@@ -1,0 +1,127 @@
+//! The 15×15 grid: the decoder's image of each point z = Φ⁻¹(p), p evenly spaced,
+//! with axis labels in z and p, and the test set's encodings overlaid on request.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+
+use crate::core::catalogue::DEFAULT_MODEL;
+use crate::core::math::{linspace, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
+use crate::core::plane::{format_signed, Space};
+use crate::web::canvas::{paint_images, paint_scatter, save_png, Marker, MarkerStyle};
+use crate::web::state::{Page, Views};
+
+/// Grid cells that carry an axis label.
+const LABELLED_CELLS: [usize; 5] = [0, 3, 7, 11, 14];
+
+#[component]
+pub fn GridView() -> impl IntoView {
+    let views = expect_context::<Views>();
+    let requested = expect_context::<Page>().requested;
+    let has_grid = move || views.shown.with(|s| s.as_ref().is_some_and(|s| s.grid.is_some()));
+    let grid_canvas = NodeRef::<Canvas>::new();
+    let overlay_canvas = NodeRef::<Canvas>::new();
+    let overlay = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+
+    Effect::new(move |_| {
+        let Some(canvas) = grid_canvas.get() else { return };
+        views.shown.with(|shown| {
+            if let Some(pixels) = shown.as_ref().and_then(|s| s.grid.clone()) {
+                error.set(paint_images(&canvas, &pixels, GRID_SIZE).err());
+            }
+        });
+    });
+
+    Effect::new(move |_| {
+        let Some(canvas) = overlay_canvas.get() else { return };
+        let show = overlay.get();
+        let point = views.point.get();
+        let pinned = views.pinned.get();
+        views.shown.with(|shown| {
+            let Some(map) = shown.as_ref().and_then(|s| s.map.clone().ok()) else { return };
+            let (means, labels): (&[f32], &[u8]) = if show { (&map.means, &map.labels) } else { (&[], &[]) };
+            let mut markers = Vec::new();
+            if let [z1, z2] = point[..] {
+                markers.push(Marker { z: [z1, z2], style: MarkerStyle::Current });
+            }
+            if let Some(z) = pinned {
+                markers.push(Marker { z, style: MarkerStyle::Pinned });
+            }
+            error.set(paint_scatter(&canvas, Space::grid_p(), means, labels, &markers, true).err());
+        });
+    });
+
+    let probabilities = linspace(GRID_P_LOW, GRID_P_HIGH, GRID_SIZE);
+    let tick = move |cell: usize, vertical: bool| {
+        let p = probabilities[cell];
+        // Row 0 is the top of the grid, where z₂ is largest.
+        let p = if vertical { 1.0 - p } else { p };
+        let position = 100.0 * (cell as f64 + 0.5) / GRID_SIZE as f64;
+        let style = if vertical { format!("top: {position:.2}%") } else { format!("left: {position:.2}%") };
+        view! {
+            <span class="tick" style=style>
+                <span class="tick-z">{format_signed(normal_quantile(p), 2)}</span>
+                <span class="tick-p">{format!("p {p:.2}")}</span>
+            </span>
+        }
+    };
+    let model_name = move || views.shown.with(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
+    view! {
+        <section class="panel grid-panel" aria-labelledby="grid-title">
+            <h2 id="grid-title">"The latent plane, decoded"</h2>
+            <div class="plot-frame">
+                <div class="y-ticks" aria-hidden="true">
+                    {LABELLED_CELLS.iter().map(|&cell| tick(cell, true)).collect_view()}
+                </div>
+                <div class="plot-stack">
+                    <canvas
+                        node_ref=grid_canvas
+                        id="latent-grid"
+                        class="latent-grid"
+                        width="420"
+                        height="420"
+                        aria-label="15 by 15 grid of images decoded from the latent plane"
+                    ></canvas>
+                    // The first paint (`latentlab export-first-paint`): the default model's grid,
+                    // decoded ahead of time, shown here until the live grid is drawn.
+                    <img class="first-paint-grid" src="first-paint.png" alt="" data-testid="first-paint-grid"
+                        class:hidden=move || has_grid() || !requested.with(|name| *name == DEFAULT_MODEL.name()) />
+                    <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="840" height="840"></canvas>
+                </div>
+                <div class="x-ticks" aria-hidden="true">
+                    {LABELLED_CELLS.iter().map(|&cell| tick(cell, false)).collect_view()}
+                </div>
+            </div>
+            <p class="axis-note">"Across: z₁; up: z₂. Each label gives z and p = Φ(z)."</p>
+            <div class="controls">
+                <label>
+                    <input
+                        type="checkbox"
+                        data-testid="grid-overlay-toggle"
+                        prop:checked=move || overlay.get()
+                        on:change=move |ev| overlay.set(event_target_checked(&ev))
+                    />
+                    " Overlay the test set's encodings"
+                </label>
+                <button
+                    type="button"
+                    data-testid="save-grid"
+                    on:click=move |_| {
+                        if let Some(canvas) = grid_canvas.get_untracked() {
+                            error.set(save_png(&canvas, &format!("{}-grid.png", model_name())).err());
+                        }
+                    }
+                >
+                    "Save PNG"
+                </button>
+            </div>
+            <p class="caption">
+                {format!(
+                    "{GRID_SIZE}×{GRID_SIZE} latent points z = Φ⁻¹(p) for p from {GRID_P_LOW} to {GRID_P_HIGH} on both axes, \
+                     each cell the decoder's image of its point. Equal steps in p give every cell an equal share of the prior N(0, I)."
+                )}
+            </p>
+            {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+        </section>
+    }
+}

@@ -1,0 +1,15 @@
+//! The page's panels, one view each, in the order the page shows them.
+
+pub mod picker;
+pub mod grid;
+pub mod map;
+pub mod sliders;
+pub mod samples;
+pub mod traversal;
+pub mod draw;
+pub mod tray;
+pub mod interpolation;
+pub mod compare;
+pub mod history;
+pub mod letters;
+pub mod lab;

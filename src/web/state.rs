@@ -1,0 +1,180 @@
+//! The page's shared state: the model on show and the signals every view reads (and some
+//! write). Provided through leptos context by the app; the views and the session import
+//! this module, never the app.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::core::artifacts::LatentMap;
+use crate::core::catalogue::DEFAULT_MODEL;
+use crate::core::plane::Space;
+use crate::core::weights::Manifest;
+use crate::web::address;
+use crate::web::engine::LoadStep;
+
+/// The page's signals: made once at start-up (before the page is mounted, so that the
+/// session and the JS API can write them too) and given to the views as context.
+#[derive(Clone, Copy)]
+pub struct Page {
+    /// The model the page should show: the picker, `latentlab.use` and a fall-back write it.
+    pub requested: RwSignal<String>,
+    pub status: RwSignal<PageState>,
+    /// What the page could not do as asked, and what it did instead: each shown while the
+    /// model it names is on show (or always, when it names none).
+    pub notices: RwSignal<Vec<Notice>>,
+    pub backend: RwSignal<Option<BackendInfo>>,
+    pub views: Views,
+}
+
+impl Page {
+    pub fn new() -> Self {
+        Self {
+            requested: RwSignal::new(address::query_param("model").unwrap_or_else(|| DEFAULT_MODEL.name())),
+            status: RwSignal::new(PageState::StartingBackend),
+            notices: RwSignal::new(Vec::new()),
+            backend: RwSignal::new(None),
+            views: Views {
+                shown: RwSignal::new(None),
+                point: RwSignal::new(Vec::new()),
+                samples: RwSignal::new(Vec::new()),
+                pinned: RwSignal::new(None),
+                drawn: RwSignal::new(None),
+                tray: Tray { items: RwSignal::new(Vec::new()), next_id: StoredValue::new(1) },
+                path: RwSignal::new(Vec::new()),
+            },
+        }
+    }
+
+    pub fn notify(&self, notice: Notice) {
+        self.notices.update(|n| n.push(notice));
+    }
+}
+
+/// What the status line says.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PageState {
+    StartingBackend,
+    Loading { name: String, step: LoadStep },
+    Decoding { name: String },
+    Ready { name: String, decode_millis: f64 },
+    Failed(String),
+}
+
+/// A message about what the page was asked to do, in words.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    /// The model it speaks of ("shows X instead"): shown only while X is on show.
+    pub while_shown: Option<String>,
+    pub text: String,
+}
+
+impl Notice {
+    pub fn always(text: String) -> Self {
+        Self { while_shown: None, text }
+    }
+}
+
+/// The backend in use, for the badge.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendInfo {
+    pub label: &'static str,
+    pub fallback_reason: Option<String>,
+    /// Why WebGPU runs, when the page timed both backends.
+    pub timing: Option<String>,
+}
+
+/// The model on show, with what its views need.
+#[derive(Clone, Debug)]
+pub struct Shown {
+    pub name: String,
+    pub manifest: Arc<Manifest>,
+    /// The shipped latent map (2-D models), or why there is none.
+    pub map: Result<Arc<LatentMap>, String>,
+    /// The decoded 15×15 grid (2-D models).
+    pub grid: Option<Arc<Vec<f32>>>,
+    /// The z-space window that holds the latent map (computed once: views redraw often).
+    pub z_window: Space,
+}
+
+impl Shown {
+    pub fn latent(&self) -> usize {
+        self.manifest.latent
+    }
+
+    pub fn is_planar(&self) -> bool {
+        self.latent() == 2
+    }
+}
+
+/// Signals every view may read; `point`, `samples` and `pinned` they may also write.
+#[derive(Clone, Copy)]
+pub struct Views {
+    pub shown: RwSignal<Option<Shown>>,
+    /// The sliders' latent point.
+    pub point: RwSignal<Vec<f32>>,
+    /// Samples from the prior, marked on the map.
+    pub samples: RwSignal<Vec<Vec<f32>>>,
+    /// The point clicked on the map.
+    pub pinned: RwSignal<Option<[f32; 2]>>,
+    /// The person's drawing, encoded by the model on show.
+    pub drawn: RwSignal<Option<Encoding>>,
+    /// Encoded drawings and test images, for interpolation.
+    pub tray: Tray,
+    /// The interpolation path on show.
+    pub path: RwSignal<Vec<Vec<f32>>>,
+}
+
+/// μ and σ of one encoded image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Encoding {
+    pub mu: Vec<f32>,
+    pub sigma: Vec<f32>,
+}
+
+/// An item of the tray: a drawing or a test image (its 28×28 input kept, so it can be
+/// re-encoded by another model), or a test image beyond those the site ships (μ only,
+/// its thumbnail the decode of μ).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrayItem {
+    /// Given by the tray as the item goes in ([`Tray::add`]).
+    pub id: u64,
+    pub label: String,
+    /// The model whose encoding this is.
+    pub model: String,
+    pub thumbnail: Arc<Vec<f32>>,
+    pub mu: Vec<f32>,
+    pub sigma: Option<Vec<f32>>,
+    pub input: Option<Arc<Vec<f32>>>,
+}
+
+
+/// The tray's items, and the one place their ids come from.
+#[derive(Clone, Copy)]
+pub struct Tray {
+    pub items: RwSignal<Vec<TrayItem>>,
+    next_id: StoredValue<u64>,
+}
+
+impl Tray {
+    pub const CAPACITY: usize = 12;
+
+    pub fn is_full(&self) -> bool {
+        self.items.with(|items| items.len() >= Self::CAPACITY)
+    }
+
+    pub fn is_full_untracked(&self) -> bool {
+        self.items.with_untracked(|items| items.len() >= Self::CAPACITY)
+    }
+
+    /// Puts `item` in the tray with a new id, unless the tray is full.
+    pub fn add(&self, mut item: TrayItem) {
+        self.items.update(|items| {
+            if items.len() < Self::CAPACITY {
+                item.id = self.next_id.get_value();
+                self.next_id.set_value(item.id + 1);
+                items.push(item);
+            }
+        });
+    }
+}
