@@ -12,3 +12,4 @@ trunk build --release --cargo-profile web-release
 (cd bench && npm ci --no-audit --no-fund)
 node bench/run.mjs
 node bench/lab.mjs
+node bench/lighthouse.mjs
