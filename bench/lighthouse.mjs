@@ -1,6 +1,7 @@
 // Lighthouse (npm, pinned in bench/package.json) on the site served on loopback: the
 // mobile and desktop presets' performance, LCP, TBT, CLS, accessibility and best
-// practices. Writes target/bench/lighthouse.json and lighthouse.md. Run by scripts/bench.sh
+// practices. Writes target/bench/lighthouse.json and lighthouse.md (and each preset's full
+// report, lighthouse-mobile.json and lighthouse-desktop.json). Run by scripts/bench.sh
 // on the release site; LATENTLAB_SITE names another build.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -32,7 +33,9 @@ try {
       { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: ['performance', 'accessibility', 'best-practices'] },
       config,
     );
+    writeFileSync(join(OUT, `lighthouse-${preset}.json`), JSON.stringify(lhr));
     const score = (category) => Math.round(100 * (lhr.categories[category].score ?? 0));
+    const snippets = (id) => (lhr.audits[id]?.details?.items ?? []).flatMap((item) => item.items ?? [item]).map((item) => item.node?.snippet).filter(Boolean);
     const audit = (id) => lhr.audits[id].numericValue;
     results[preset] = {
       performance: score('performance'),
@@ -42,7 +45,8 @@ try {
       fcp_ms: Math.round(audit('first-contentful-paint')),
       accessibility: score('accessibility'),
       best_practices: score('best-practices'),
-      lcp_element: lhr.audits['largest-contentful-paint-element']?.details?.items?.[0]?.items?.[0]?.node?.snippet ?? null,
+      lcp_element: snippets('largest-contentful-paint-element')[0] ?? null,
+      layout_shifts: snippets('layout-shifts').slice(0, 5),
       failed_accessibility_audits: Object.values(lhr.audits)
         .filter((a) => lhr.categories.accessibility.auditRefs.some((r) => r.id === a.id) && a.score === 0)
         .map((a) => a.id),
@@ -68,5 +72,6 @@ writeFileSync(join(OUT, 'lighthouse.md'), `${table}\n`);
 console.log(table);
 for (const [preset, r] of Object.entries(results)) {
   if (r.lcp_element) console.log(`${preset} LCP element: ${r.lcp_element}`);
+  if (r.layout_shifts.length) console.log(`${preset} elements that shifted most: ${r.layout_shifts.join(' ')}`);
   if (r.failed_accessibility_audits.length) console.log(`${preset} accessibility audits failed: ${r.failed_accessibility_audits.join(', ')}`);
 }

@@ -254,28 +254,34 @@ async fn show_model(
 
 #[component]
 fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
+    // Why this backend, folded beside the badge: the sentence arrives after the page has
+    // started, and in the flow it would push the whole page down.
+    let why = move || {
+        let info = backend.get()?;
+        let sentences: Vec<String> = [
+            info.fallback_reason.map(|why| format!("WebGPU is not used: {why}. The CPU backend runs instead.")),
+            info.timing.map(|timing| format!("WebGPU runs: timed here, {timing}.")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!sentences.is_empty()).then(|| sentences.join(" "))
+    };
     view! {
-        <p class="backend" data-testid="backend">
-            {move || match backend.get() {
-                None => "Backend: choosing…".to_string(),
-                Some(info) => format!("Backend: {}", info.label),
-            }}
-        </p>
-        {move || {
-            backend
-                .get()
-                .and_then(|info| info.fallback_reason)
-                .map(|why| {
-                    view! {
-                        <p class="note">"WebGPU is not used: " {why} ". The CPU backend runs instead."</p>
-                    }
-                })
-        }}
-        {move || {
-            backend.get().and_then(|info| info.timing).map(|timing| {
-                view! { <p class="note">"WebGPU runs: timed here, " {timing} "."</p> }
-            })
-        }}
+        <div class="backend-line">
+            <p class="backend" data-testid="backend">
+                {move || match backend.get() {
+                    None => "Backend: choosing…".to_string(),
+                    Some(info) => format!("Backend: {}", info.label),
+                }}
+            </p>
+            {move || why().map(|why| view! {
+                <details class="backend-why" data-testid="backend-why">
+                    <summary>"why this backend"</summary>
+                    <p class="note">{why}</p>
+                </details>
+            })}
+        </div>
     }
 }
 
@@ -322,9 +328,14 @@ fn StatusLine(state: RwSignal<PageState>) -> impl IntoView {
 #[component]
 fn ModelLine(shown: RwSignal<Option<Shown>>, requested: RwSignal<String>) -> impl IntoView {
     move || {
-        // Before the first model is shown, its line's place is kept.
+        // Before the first model is shown, its line's place is kept, by words of about the
+        // length of the line to come (so that it wraps as that line will on a phone).
         let Some(s) = shown.get() else {
-            return view! { <p class="model-line">{format!("Model {}: loading…", requested.get())}</p> }.into_any();
+            let waiting = format!(
+                "Model {}: loading. Once it is here, this line says what kind of model it is, what it learnt from and its test score.",
+                requested.get()
+            );
+            return view! { <p class="model-line">{waiting}</p> }.into_any();
         };
         let m = &s.manifest;
         let (what, measure) = if m.kind == ModelKind::Ae {

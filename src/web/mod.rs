@@ -70,7 +70,12 @@ pub fn start() {
     }
     // The static first paint (www/index.html) goes in the task that mounts the page, so
     // the browser never paints both.
+    // Its picture moves into the live grid until that is drawn.
     if let Some(first_paint) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("first-paint")) {
+        if let Ok(Some(picture)) = first_paint.query_selector("img") {
+            picture.remove();
+            panels::grid::keep_first_paint(picture);
+        }
         first_paint.remove();
     }
     leptos::mount::mount_to_body(move || {

@@ -186,7 +186,7 @@ describe('the 15×15 grid in headless Chromium', () => {
       const software = adapter.fallback || adapter.architecture.includes('swiftshader');
       assert.equal(await session.run('return window.latentlab.backend();'), software ? 'cpu' : 'webgpu');
       if (software) {
-        const why = await session.run('return document.querySelector("[data-testid=backend] + .note")?.textContent ?? document.body.textContent;');
+        const why = await session.run('return document.querySelector("[data-testid=backend-why] .note")?.textContent ?? document.body.textContent;');
         assert.match(why, /WebGPU runs on a software adapter.*far slower than the CPU backend/);
       }
     } finally {
@@ -203,7 +203,7 @@ describe('the 15×15 grid in headless Chromium', () => {
         return;
       }
       await session.run('await window.latentlab.ready;');
-      const notes = await session.run('return [...document.querySelectorAll("[data-testid=backend] ~ .note")].map((n) => n.textContent).join(" ");');
+      const notes = await session.run('return [...document.querySelectorAll("[data-testid=backend-why] .note")].map((n) => n.textContent).join(" ");');
       const timed = /a 32-point decode took ([\d.]+) ms on WebGPU and ([\d.]+) ms on the CPU/.exec(notes);
       assert.ok(timed, `the page names both timings: ${notes}`);
       const [gpu, cpu] = [Number(timed[1]), Number(timed[2])];
@@ -343,7 +343,7 @@ describe('the first paint', () => {
       assert.ok(shell, 'no static first paint in the HTML');
       assert.equal(shell.title, 'latentlab');
       assert.match(shell.sentence, /variational autoencoder/);
-      assert.match(shell.status, /Starting the page/);
+      assert.match(shell.status, /Starting the compute backend/);
       assert.ok(shell.loaded, 'the first-paint picture did not load as 420×420');
       assert.ok(shell.shown > 300, `the picture is shown ${shell.shown} px wide`);
       assert.match(shell.alt, /15 by 15 grid/);

@@ -1,7 +1,9 @@
 //! The 15×15 grid: the decoder's image of each point z = Φ⁻¹(p), p evenly spaced,
 //! with axis labels in z and p, and the test set's encodings overlaid on request.
 
-use leptos::html::Canvas;
+use std::cell::RefCell;
+
+use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 
 use crate::core::catalogue::DEFAULT_MODEL;
@@ -9,6 +11,18 @@ use crate::core::math::{linspace, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID
 use crate::core::plane::{format_signed, Space};
 use crate::web::canvas::{paint_images, paint_scatter, save_png, Marker, MarkerStyle};
 use crate::web::state::{Page, Views};
+
+thread_local! {
+    static FIRST_PAINT: RefCell<Option<web_sys::Element>> = const { RefCell::new(None) };
+}
+
+/// Keeps the static first paint's picture (`www/index.html`, made by
+/// `latentlab export-first-paint`) for the grid, which shows it in its own place until it
+/// has drawn the live grid. The same element moves, so that the browser sees no new, larger
+/// paint while the page starts.
+pub fn keep_first_paint(picture: web_sys::Element) {
+    FIRST_PAINT.with(|slot| *slot.borrow_mut() = Some(picture));
+}
 
 /// Grid cells that carry an axis label.
 const LABELLED_CELLS: [usize; 5] = [0, 3, 7, 11, 14];
@@ -22,6 +36,21 @@ pub fn GridView() -> impl IntoView {
     let overlay_canvas = NodeRef::<Canvas>::new();
     let overlay = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let plot_stack = NodeRef::<Div>::new();
+    // The first paint's picture, in the grid's place until the live grid is drawn.
+    Effect::new(move |_| {
+        let hidden = has_grid() || !requested.with(|name| *name == DEFAULT_MODEL.name());
+        let (Some(stack), Some(overlay)) = (plot_stack.get(), overlay_canvas.get()) else { return };
+        FIRST_PAINT.with(|slot| {
+            let Some(picture) = slot.borrow().clone() else { return };
+            if picture.parent_node().is_none() {
+                let _ = picture.set_attribute("alt", "");
+                let _ = picture.set_attribute("data-testid", "first-paint-grid");
+                let _ = stack.insert_before(&picture, Some(&overlay));
+            }
+            picture.set_class_name(if hidden { "first-paint-grid hidden" } else { "first-paint-grid" });
+        });
+    });
 
     Effect::new(move |_| {
         let Some(canvas) = grid_canvas.get() else { return };
@@ -73,7 +102,7 @@ pub fn GridView() -> impl IntoView {
                 <div class="y-ticks" aria-hidden="true">
                     {LABELLED_CELLS.iter().map(|&cell| tick(cell, true)).collect_view()}
                 </div>
-                <div class="plot-stack">
+                <div class="plot-stack" node_ref=plot_stack>
                     <canvas
                         node_ref=grid_canvas
                         id="latent-grid"
@@ -82,10 +111,6 @@ pub fn GridView() -> impl IntoView {
                         height="420"
                         aria-label="15 by 15 grid of images decoded from the latent plane"
                     ></canvas>
-                    // The first paint (`latentlab export-first-paint`): the default model's grid,
-                    // decoded ahead of time, shown here until the live grid is drawn.
-                    <img class="first-paint-grid" src="first-paint.png" alt="" data-testid="first-paint-grid"
-                        class:hidden=move || has_grid() || !requested.with(|name| *name == DEFAULT_MODEL.name()) />
                     <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="840" height="840"></canvas>
                 </div>
                 <div class="x-ticks" aria-hidden="true">
