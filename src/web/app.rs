@@ -101,7 +101,7 @@ pub fn App() -> impl IntoView {
 
     let planar = move || views.shown.with(|s| s.as_ref().is_some_and(Shown::is_planar));
     let has_model = move || views.shown.with(Option::is_some);
-    let first_load = move || !has_model() && requested.with(|name| *name == DEFAULT_MODEL.name());
+    let first_load = move || !has_model() && page.requests_first_paint_model();
     view! {
         <header class="masthead">
             <h1>"latentlab"</h1>

@@ -46,6 +46,11 @@ impl Page {
         }
     }
 
+    /// Whether the model asked for is the one the first paint pictures (`www/index.html`).
+    pub fn requests_first_paint_model(&self) -> bool {
+        self.requested.with(|name| *name == DEFAULT_MODEL.name())
+    }
+
     pub fn notify(&self, notice: Notice) {
         self.notices.update(|n| n.push(notice));
     }

@@ -6,7 +6,6 @@ use std::cell::RefCell;
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 
-use crate::core::catalogue::DEFAULT_MODEL;
 use crate::core::math::{linspace, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
 use crate::core::plane::{format_signed, Space};
 use crate::web::canvas::{paint_images, paint_scatter, save_png, Marker, MarkerStyle};
@@ -30,7 +29,7 @@ const LABELLED_CELLS: [usize; 5] = [0, 3, 7, 11, 14];
 #[component]
 pub fn GridView() -> impl IntoView {
     let views = expect_context::<Views>();
-    let requested = expect_context::<Page>().requested;
+    let page = expect_context::<Page>();
     let has_grid = move || views.shown.with(|s| s.as_ref().is_some_and(|s| s.grid.is_some()));
     let grid_canvas = NodeRef::<Canvas>::new();
     let overlay_canvas = NodeRef::<Canvas>::new();
@@ -39,7 +38,7 @@ pub fn GridView() -> impl IntoView {
     let plot_stack = NodeRef::<Div>::new();
     // The first paint's picture, in the grid's place until the live grid is drawn.
     Effect::new(move |_| {
-        let hidden = has_grid() || !requested.with(|name| *name == DEFAULT_MODEL.name());
+        let hidden = has_grid() || !page.requests_first_paint_model();
         let (Some(stack), Some(overlay)) = (plot_stack.get(), overlay_canvas.get()) else { return };
         FIRST_PAINT.with(|slot| {
             let Some(picture) = slot.borrow().clone() else { return };
