@@ -277,7 +277,7 @@ function sizes() {
   for (const name of readdirSync(SITE)) {
     if (/\.wasm$/.test(name)) {
       const bytes = readFileSync(join(SITE, name));
-      files[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, loaded: name.startsWith('lab-worker') ? 'when the lab opens' : 'with the page' };
+      files[name] = { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, loaded: name.startsWith('lab-worker') ? 'when the lab opens' : name.startsWith('engine-worker') ? 'with the page, in the engine worker' : 'with the page' };
     }
   }
   for (const name of readdirSync(join(SITE, 'data'))) {

@@ -52,8 +52,8 @@ if [[ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK_VERSION" ]]; t
   cargo install trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
-if [[ ! -x tools/node_modules/.bin/wasm-opt || ! -f tools/node_modules/playwright-core/package.json ]]; then
-  say "installing wasm-opt and playwright-core (npm, pinned in tools/package-lock.json)"
+if [[ ! -x tools/node_modules/.bin/wasm-opt || ! -f tools/node_modules/playwright-core/package.json || ! -f tools/node_modules/axe-core/axe.min.js ]]; then
+  say "installing wasm-opt, playwright-core and axe-core (npm, pinned in tools/package-lock.json)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

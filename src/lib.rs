@@ -5,16 +5,24 @@
 //! - `lab`: the lab's settings, messages and bookkeeping (plain code, tested natively);
 //! - `native`: the command-line trainer and tools;
 //! - `browser`: what the page and its workers share in the browser;
+//! - `engine`: the model engine's messages and (in the browser) its Web Worker;
 //! - `web`: the page; `worker`: the lab's Web Worker.
 //!
 //! Nothing reaches up: `core` needs no other module, `train` and `lab` only `core`,
-//! `browser` only `core`, and `web` and `worker` never each other.
+//! `browser` only `core`, `engine` only `core` and `browser`, and `web` and the two
+//! workers never each other (the page talks to them in messages).
 
 pub mod core;
+pub mod engine;
 pub mod lab;
 
+/// burn is in every native build, and in the browser only in the workers: feature `engine`
+/// (the model engine's worker: burn, WebGPU and the CPU backend) and feature `lab` (the
+/// lab's worker: `engine` and burn's autodiff and optimizers). The page's own wasm is built
+/// without either, so no line of burn, cubecl or wgpu is in it.
+///
 /// The training step needs burn's autodiff and optimizers: natively always, in the
-/// browser only in the lab's worker (feature `lab`), so the page's own wasm stays small.
+/// browser only in the lab's worker.
 #[cfg(any(not(target_arch = "wasm32"), feature = "lab"))]
 pub mod train;
 #[cfg(all(target_arch = "wasm32", feature = "lab"))]

@@ -1,10 +1,14 @@
 //! What the page and the workers share in the browser: the start-up constructors, the
-//! module's memory, the clock and yielding, file downloads, the backend choice and
-//! reading tensors back.
+//! module's memory, the clock and yielding, file downloads, messages between threads, the
+//! backend choice and reading tensors back.
 
+/// The workers' (burn): which backend computes, and reading tensors back.
+#[cfg(feature = "engine")]
 pub mod backend;
 pub mod clock;
 pub mod fetch;
+pub mod message;
+#[cfg(feature = "engine")]
 pub mod readback;
 
 unsafe extern "C" {

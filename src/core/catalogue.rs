@@ -1,6 +1,6 @@
 //! The models latentlab ships, and how the page names them.
 
-use crate::core::model::{Architecture, ModelKind};
+use crate::core::spec::{Architecture, ModelKind};
 
 /// The address of a model's file (`NAME.json`, its weights, map or history) on the site,
 /// relative to the page (and to the lab's worker, which the site serves beside it).

@@ -1,8 +1,9 @@
 //! Turning 28×28 greyscale images into the tensors the model works on.
 
+#[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
 use burn::prelude::*;
 
-use crate::core::model::{IMAGE_PADDING, IMAGE_SIDE, MODEL_SIDE};
+use crate::core::spec::{IMAGE_PADDING, IMAGE_SIDE, MODEL_SIDE};
 
 pub const IMAGE_PIXELS: usize = IMAGE_SIDE * IMAGE_SIDE;
 pub const MODEL_PIXELS: usize = MODEL_SIDE * MODEL_SIDE;
@@ -74,6 +75,7 @@ impl PreparedImages {
     }
 
     /// The batch of the given image indices: (inputs [n,1,32,32], targets [n,1,28,28]).
+    #[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
     pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<4>, Tensor<4>) {
         let mut inputs = Vec::with_capacity(indices.len() * MODEL_PIXELS);
         let mut targets = Vec::with_capacity(indices.len() * IMAGE_PIXELS);

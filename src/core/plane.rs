@@ -144,6 +144,66 @@ pub fn traversal(base: &[f32], dimension: usize, low: f64, high: f64, count: usi
         .collect()
 }
 
+/// Which way an arrow key moves a point, or the chosen cell of a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Left,
+    Right,
+    Up,
+    Down,
+}
+
+impl Step {
+    /// The step an arrow key asks for, by the key's name (`KeyboardEvent.key`).
+    pub fn of_key(key: &str) -> Option<Step> {
+        match key {
+            "ArrowLeft" => Some(Step::Left),
+            "ArrowRight" => Some(Step::Right),
+            "ArrowUp" => Some(Step::Up),
+            "ArrowDown" => Some(Step::Down),
+            _ => None,
+        }
+    }
+}
+
+/// The cell (row, column) one step from `cell` in a `size`×`size` grid, row 0 at the top;
+/// at an edge it stays.
+pub fn step_cell((row, column): (usize, usize), step: Step, size: usize) -> (usize, usize) {
+    let last = size.saturating_sub(1);
+    match step {
+        Step::Left => (row, column.saturating_sub(1)),
+        Step::Right => (row, (column + 1).min(last)),
+        Step::Up => (row.saturating_sub(1), column),
+        Step::Down => ((row + 1).min(last), column),
+    }
+}
+
+/// The latent point one step from `z` on a picture of `space`: the step is `fraction` of
+/// the picture's side, so it looks alike in z- and p-space, and the point stays inside.
+pub fn step_point(space: Space, z: [f32; 2], step: Step, fraction: f64) -> [f32; 2] {
+    let [x, y] = space.to_unit([f64::from(z[0]), f64::from(z[1])]);
+    let (dx, dy) = match step {
+        Step::Left => (-fraction, 0.0),
+        Step::Right => (fraction, 0.0),
+        Step::Up => (0.0, -fraction),
+        Step::Down => (0.0, fraction),
+    };
+    let inside = |u: f64| u.clamp(0.0, 1.0);
+    let moved = space.from_unit([inside(x + dx), inside(y + dy)]);
+    [moved[0] as f32, moved[1] as f32]
+}
+
+/// The index of the 2-D point of `points` (flat: x, y, x, y…) nearest to `z`.
+pub fn nearest_point(points: &[f32], z: [f32; 2]) -> Option<usize> {
+    points
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, m)| (i, (m[0] - z[0]).powi(2) + (m[1] - z[1]).powi(2)))
+        .filter(|(_, distance)| distance.is_finite())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +302,33 @@ mod tests {
         assert_eq!(strip[0], vec![0.5, -3.0, 2.0]);
         assert_eq!(strip[3], vec![0.5, 0.0, 2.0]);
         assert_eq!(strip[6], vec![0.5, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn arrow_keys_step_cells_and_points_and_stop_at_the_edges() {
+        assert_eq!(Step::of_key("ArrowUp"), Some(Step::Up));
+        assert_eq!(Step::of_key("Enter"), None);
+        assert_eq!(step_cell((7, 7), Step::Left, 15), (7, 6));
+        assert_eq!(step_cell((0, 14), Step::Up, 15), (0, 14));
+        assert_eq!(step_cell((0, 14), Step::Right, 15), (0, 14));
+        assert_eq!(step_cell((14, 0), Step::Down, 15), (14, 0));
+        let space = Space::Z { low: -4.0, high: 4.0 };
+        let right = step_point(space, [0.0, 0.0], Step::Right, 0.05);
+        assert!((right[0] - 0.4).abs() < 1e-5 && right[1].abs() < 1e-6, "{right:?}");
+        // Up on the picture is up in z₂.
+        assert!(step_point(space, [0.0, 0.0], Step::Up, 0.05)[1] > 0.0);
+        assert_eq!(step_point(space, [4.0, 0.0], Step::Right, 0.05)[0], 4.0);
+        // In p-space the same key moves further in z far from the origin, as the picture does.
+        let near = step_point(Space::FULL_P, [0.0, 0.0], Step::Right, 0.05)[0];
+        let far = step_point(Space::FULL_P, [1.5, 0.0], Step::Right, 0.05)[0] - 1.5;
+        assert!(far > near, "{near} {far}");
+    }
+
+    #[test]
+    fn the_nearest_point_skips_nan_and_needs_a_point() {
+        let points = [5.0, 5.0, f32::NAN, 0.0, 0.5, -0.5, 1.0, 1.0];
+        assert_eq!(nearest_point(&points, [0.0, 0.0]), Some(2));
+        assert_eq!(nearest_point(&points, [4.0, 6.0]), Some(0));
+        assert_eq!(nearest_point(&[], [0.0, 0.0]), None);
     }
 }

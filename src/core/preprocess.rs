@@ -3,7 +3,7 @@
 //! that its centre of mass sits at the centre. The drawing is kept as its strokes and
 //! drawn afresh at 28×28 with a pen as wide as MNIST's strokes.
 
-use crate::core::model::IMAGE_SIDE;
+use crate::core::spec::IMAGE_SIDE;
 
 /// The side of the box the ink is scaled into.
 pub const INK_BOX: usize = 20;

@@ -1,16 +1,17 @@
 //! Weight files and their manifests: saving in half precision, checking checksums,
 //! loading into the model. Works the same natively and in the browser (bytes in, model out).
+//! Manifests are plain data (the page reads them); what touches the model needs burn
+//! (`with_burn`, natively and in the workers).
 
 use std::fmt;
 
-use burn::module::{ModuleMapper, Param, ParamId};
-use burn::prelude::*;
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, FloatDType};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::core::model::{Architecture, ModelKind, Vae, VaeConfig};
+use crate::core::spec::{Architecture, ModelKind};
+
+#[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
+pub use with_burn::{load_model, load_unchecked, to_f16_bytes};
 
 /// Test-set metrics in nats per image (one z sample per image).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -100,45 +101,6 @@ pub struct Manifest {
     pub trained_in: Option<String>,
 }
 
-impl Manifest {
-    /// The manifest of a model of `config` whose f16 weights are `bytes`, in the file
-    /// `NAME.bpk` beside it: the class names are the dataset's (for a shipped dataset), and
-    /// what else a caller knows (a class subset, the map and history files, where it was
-    /// trained) it adds with struct update syntax.
-    pub fn of_f16_weights(
-        name: &str,
-        dataset: &str,
-        kind: ModelKind,
-        config: &VaeConfig,
-        bytes: &[u8],
-        training: TrainingRecord,
-        test_metrics: TestMetrics,
-    ) -> Self {
-        let class_names = crate::core::catalogue::DatasetId::from_name(dataset)
-            .map(|d| d.class_names().iter().map(|c| c.to_string()).collect())
-            .unwrap_or_default();
-        Self {
-            name: name.to_string(),
-            dataset: dataset.to_string(),
-            kind,
-            latent: config.latent,
-            architecture: ArchitectureRecord::of(config),
-            weights: format!("{name}.bpk"),
-            precision: "f16".to_string(),
-            sha256: sha256_hex(bytes),
-            weight_bytes: bytes.len(),
-            training,
-            test_metrics,
-            test_metrics_f32: None,
-            class_names,
-            classes: None,
-            latent_map: None,
-            history: None,
-            trained_in: None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ArchitectureRecord {
     /// "conv" or "dense"; manifests written before the dense network existed have none.
@@ -151,36 +113,6 @@ pub struct ArchitectureRecord {
     /// Dense: units of the hidden layer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<usize>,
-}
-
-impl ArchitectureRecord {
-    pub fn of(config: &VaeConfig) -> Self {
-        let description = match config.architecture {
-            Architecture::Conv => "conv VAE: 28x28 padded to 32x32; conv 3x3 stride 2 ReLU \
-                                   (c, 2c, 4c) -> dense mean, log-variance; dense -> 4x4x4c -> \
-                                   transposed conv 3x3 stride 2 ReLU (4c, 2c, c) -> conv 3x3 -> logits",
-            Architecture::Dense => "dense VAE: 784 pixels -> dense h ReLU -> dense mean, \
-                                    log-variance; dense h ReLU -> dense 784 -> logits",
-        };
-        Self {
-            network: config.architecture,
-            description: description.to_string(),
-            latent: config.latent,
-            channels: config.channels,
-            hidden: (config.architecture == Architecture::Dense).then_some(config.hidden),
-        }
-    }
-
-    pub fn config(&self) -> VaeConfig {
-        let config = VaeConfig::new()
-            .with_latent(self.latent)
-            .with_architecture(self.network)
-            .with_channels(self.channels);
-        match self.hidden {
-            Some(hidden) => config.with_hidden(hidden),
-            None => config,
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -225,71 +157,6 @@ pub fn parse_manifest(json: &str) -> Result<Manifest, WeightsError> {
     Ok(manifest)
 }
 
-/// Rounds every float parameter to half precision and numbers the parameters in order.
-/// The record stores parameter ids, which are random by default: numbering them makes
-/// the same weights always give the same file (and checksum).
-struct ForShipping {
-    next_id: u64,
-}
-
-impl ModuleMapper for ForShipping {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (_, tensor, mapper) = param.consume();
-        self.next_id += 1;
-        Param::from_mapped_value(
-            ParamId::from(self.next_id),
-            tensor.cast(FloatDType::F16),
-            mapper,
-        )
-    }
-}
-
-/// Casts every float parameter to single precision.
-struct ToSinglePrecision;
-
-impl ModuleMapper for ToSinglePrecision {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (id, tensor, mapper) = param.consume();
-        Param::from_mapped_value(id, tensor.cast(FloatDType::F32), mapper)
-    }
-}
-
-/// Serialises the model's weights (burnpack format), rounded to half precision.
-pub fn to_f16_bytes(model: &Vae) -> Result<Vec<u8>, WeightsError> {
-    let record = model.clone().map(&mut ForShipping { next_id: 0 }).into_record();
-    let bytes = record
-        .into_bytes()
-        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;
-    Ok(bytes.to_vec())
-}
-
-/// Checks `bytes` against the manifest's checksum, then loads them into a fresh model
-/// on `device` (weights cast to f32 whatever precision the file stores).
-pub fn load_model(manifest: &Manifest, bytes: &[u8], device: &Device) -> Result<Vae, WeightsError> {
-    let actual = sha256_hex(bytes);
-    if actual != manifest.sha256 {
-        return Err(WeightsError::ChecksumMismatch {
-            expected: manifest.sha256.clone(),
-            actual,
-        });
-    }
-    load_unchecked(&manifest.architecture.config(), bytes, device)
-}
-
-/// Loads weights without a checksum (checkpoints, freshly written files).
-pub fn load_unchecked(config: &VaeConfig, bytes: &[u8], device: &Device) -> Result<Vae, WeightsError> {
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?
-        .cast_to_module_dtype();
-    let model = config
-        .init(device)
-        .try_load_record(record)
-        .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;
-    // Some parameters can keep the file's half precision through loading; on a CPU
-    // without native f16 arithmetic (wasm) that makes them a thousand times slower.
-    Ok(model.map(&mut ToSinglePrecision))
-}
-
 pub const FASHION_CLASSES: [&str; 10] = [
     "T-shirt/top",
     "Trouser",
@@ -304,9 +171,159 @@ pub const FASHION_CLASSES: [&str; 10] = [
 ];
 pub const DIGIT_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 
+/// Building manifests from a model's config, and writing and loading weights: burn's side.
+#[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
+mod with_burn {
+    use burn::module::{ModuleMapper, Param, ParamId};
+    use burn::prelude::*;
+    use burn::store::ModuleRecord;
+    use burn::tensor::{Bytes, FloatDType};
+
+    use super::{sha256_hex, ArchitectureRecord, Manifest, TestMetrics, TrainingRecord, WeightsError};
+    use crate::core::model::{Architecture, ModelKind, Vae, VaeConfig};
+
+    impl Manifest {
+        /// The manifest of a model of `config` whose f16 weights are `bytes`, in the file
+        /// `NAME.bpk` beside it: the class names are the dataset's (for a shipped dataset), and
+        /// what else a caller knows (a class subset, the map and history files, where it was
+        /// trained) it adds with struct update syntax.
+        pub fn of_f16_weights(
+            name: &str,
+            dataset: &str,
+            kind: ModelKind,
+            config: &VaeConfig,
+            bytes: &[u8],
+            training: TrainingRecord,
+            test_metrics: TestMetrics,
+        ) -> Self {
+            let class_names = crate::core::catalogue::DatasetId::from_name(dataset)
+                .map(|d| d.class_names().iter().map(|c| c.to_string()).collect())
+                .unwrap_or_default();
+            Self {
+                name: name.to_string(),
+                dataset: dataset.to_string(),
+                kind,
+                latent: config.latent,
+                architecture: ArchitectureRecord::of(config),
+                weights: format!("{name}.bpk"),
+                precision: "f16".to_string(),
+                sha256: sha256_hex(bytes),
+                weight_bytes: bytes.len(),
+                training,
+                test_metrics,
+                test_metrics_f32: None,
+                class_names,
+                classes: None,
+                latent_map: None,
+                history: None,
+                trained_in: None,
+            }
+        }
+    }
+
+    impl ArchitectureRecord {
+        pub fn of(config: &VaeConfig) -> Self {
+            let description = match config.architecture {
+                Architecture::Conv => "conv VAE: 28x28 padded to 32x32; conv 3x3 stride 2 ReLU \
+                                       (c, 2c, 4c) -> dense mean, log-variance; dense -> 4x4x4c -> \
+                                       transposed conv 3x3 stride 2 ReLU (4c, 2c, c) -> conv 3x3 -> logits",
+                Architecture::Dense => "dense VAE: 784 pixels -> dense h ReLU -> dense mean, \
+                                        log-variance; dense h ReLU -> dense 784 -> logits",
+            };
+            Self {
+                network: config.architecture,
+                description: description.to_string(),
+                latent: config.latent,
+                channels: config.channels,
+                hidden: (config.architecture == Architecture::Dense).then_some(config.hidden),
+            }
+        }
+
+        pub fn config(&self) -> VaeConfig {
+            let config = VaeConfig::new()
+                .with_latent(self.latent)
+                .with_architecture(self.network)
+                .with_channels(self.channels);
+            match self.hidden {
+                Some(hidden) => config.with_hidden(hidden),
+                None => config,
+            }
+        }
+    }
+
+    /// Rounds every float parameter to half precision and numbers the parameters in order.
+    /// The record stores parameter ids, which are random by default: numbering them makes
+    /// the same weights always give the same file (and checksum).
+    struct ForShipping {
+        next_id: u64,
+    }
+
+    impl ModuleMapper for ForShipping {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (_, tensor, mapper) = param.consume();
+            self.next_id += 1;
+            Param::from_mapped_value(
+                ParamId::from(self.next_id),
+                tensor.cast(FloatDType::F16),
+                mapper,
+            )
+        }
+    }
+
+    /// Casts every float parameter to single precision.
+    struct ToSinglePrecision;
+
+    impl ModuleMapper for ToSinglePrecision {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, mapper) = param.consume();
+            Param::from_mapped_value(id, tensor.cast(FloatDType::F32), mapper)
+        }
+    }
+
+    /// Serialises the model's weights (burnpack format), rounded to half precision.
+    pub fn to_f16_bytes(model: &Vae) -> Result<Vec<u8>, WeightsError> {
+        let record = model.clone().map(&mut ForShipping { next_id: 0 }).into_record();
+        let bytes = record
+            .into_bytes()
+            .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Checks `bytes` against the manifest's checksum, then loads them into a fresh model
+    /// on `device` (weights cast to f32 whatever precision the file stores).
+    pub fn load_model(manifest: &Manifest, bytes: &[u8], device: &Device) -> Result<Vae, WeightsError> {
+        let actual = sha256_hex(bytes);
+        if actual != manifest.sha256 {
+            return Err(WeightsError::ChecksumMismatch {
+                expected: manifest.sha256.clone(),
+                actual,
+            });
+        }
+        load_unchecked(&manifest.architecture.config(), bytes, device)
+    }
+
+    /// Loads weights without a checksum (checkpoints, freshly written files).
+    pub fn load_unchecked(config: &VaeConfig, bytes: &[u8], device: &Device) -> Result<Vae, WeightsError> {
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+            .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?
+            .cast_to_module_dtype();
+        let model = config
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| WeightsError::Corrupt(format!("{e:?}")))?;
+        // Some parameters can keep the file's half precision through loading; on a CPU
+        // without native f16 arithmetic (wasm) that makes them a thousand times slower.
+        Ok(model.map(&mut ToSinglePrecision))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::module::Param;
+    use burn::prelude::*;
+
+    use crate::core::model::VaeConfig;
 
     #[test]
     fn loss_sums_weigh_batches_by_their_size() {

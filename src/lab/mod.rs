@@ -11,7 +11,9 @@ use crate::core::backend_kind::{BackendKind, BackendRequest};
 use crate::core::catalogue::{DatasetId, ShippedModel};
 use crate::core::letters::LetterSet;
 use crate::core::math::standard_normal;
-use crate::core::model::{Architecture, ModelKind, VaeConfig};
+use crate::core::spec::{Architecture, ModelKind};
+#[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
+use crate::core::model::VaeConfig;
 use crate::core::weights::Manifest;
 
 /// The `dataset` a manifest names for a model trained on the person's own letters.
@@ -239,6 +241,7 @@ impl LabSettings {
     }
 
     /// The network these settings train.
+    #[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
     pub fn config(&self) -> VaeConfig {
         VaeConfig::new().with_latent(self.latent).with_architecture(self.architecture)
     }

@@ -10,7 +10,8 @@
 //! - `latentlab.models()`: resolves to `[{name, manifest}]`, every shipped model;
 //! - `latentlab.use(name)`: switches the page to model `name`, as the picker does, and
 //!   resolves once it is shown;
-//! - `latentlab.wasmMemoryBytes()`: the size of the wasm module's memory (benchmarks).
+//! - `latentlab.wasmMemoryBytes()`: the size of the page's wasm memory, and
+//!   `latentlab.engineMemoryBytes()` a promise of the engine worker's (benchmarks).
 //!
 //! - `latentlab.lab`: the training lab: `start(settings)` (settings as in the form:
 //!   `{dataset, classes, latent, arch, kind, beta, lr, batch, seed, from, letters}`, each
@@ -25,9 +26,9 @@
 //!   check that a panic reaches the person as a message with a way back, never as a
 //!   silently dead page. (After it the page's wasm is spent: reload.)
 //!
-//! decode and encode run on the model the page shows. decode takes at most 10,000 points
-//! and encode 2,000 images per call (more is refused with a message); both work in
-//! batches of 256, handing the thread back to the page between batches.
+//! decode and encode run on the model the page shows, in the model engine's worker.
+//! decode takes at most 10,000 points and encode 2,000 images per call (more is refused
+//! with a message).
 
 use std::rc::Rc;
 
@@ -55,7 +56,7 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     let backend = Closure::<dyn Fn() -> JsValue>::new(move || {
         for_backend
             .shown()
-            .map_or(JsValue::UNDEFINED, |engine| engine.backend.name().into())
+            .map_or(JsValue::UNDEFINED, |engine| engine.backend().name().into())
     });
     Reflect::set(&api, &"backend".into(), &backend.into_js_value())?;
 
@@ -66,14 +67,8 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
             let engine = shown_engine(&session).await?;
             let latents =
                 flatten_vectors(&zs, engine.latent(), MAX_DECODE_POINTS, "decode(zs)", "latent vector").map_err(js_error)?;
-            let pixels = match engine.decode(&latents).await {
-                Ok(pixels) => pixels,
-                // A lost WebGPU device: once the page has restarted it, once more.
-                Err(error) => match session.after_restart(&engine).await {
-                    Some(engine) => engine.decode(&latents).await.map_err(js_error)?,
-                    None => return Err(js_error(error)),
-                },
-            };
+            // (After a lost WebGPU device the engine restarts it and tries once more.)
+            let pixels = engine.decode(&latents).await.map_err(js_error)?;
             Ok(Float32Array::from(pixels.as_slice()).into())
         })
     });
@@ -89,13 +84,7 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
             if let Some(bad) = pixels.iter().find(|v| !(0.0..=1.0).contains(*v)) {
                 return Err(js_error(format!("encode(images) takes pixel values in [0, 1], got {bad}")));
             }
-            let encoded = match engine.encode(&pixels).await {
-                Ok(encoded) => encoded,
-                Err(error) => match session.after_restart(&engine).await {
-                    Some(engine) => engine.encode(&pixels).await.map_err(js_error)?,
-                    None => return Err(js_error(error)),
-                },
-            };
+            let encoded = engine.encode(&pixels).await.map_err(js_error)?;
             let latent = engine.latent();
             let result = Object::new();
             Reflect::set(&result, &"mu".into(), &nested(&encoded.mean, latent))?;
@@ -139,6 +128,15 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
 
     let memory = Closure::<dyn Fn() -> f64>::new(crate::browser::wasm_memory_bytes);
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;
+    let for_engine_memory = session.clone();
+    let engine_memory = Closure::<dyn Fn() -> Promise>::new(move || {
+        let session = for_engine_memory.clone();
+        future_to_promise(async move {
+            let bytes = session.worker().map_err(js_error)?.memory_bytes().await.map_err(js_error)?;
+            Ok(bytes.into())
+        })
+    });
+    Reflect::set(&api, &"engineMemoryBytes".into(), &engine_memory.into_js_value())?;
 
     Reflect::set(&api, &"lab".into(), &JsValue::from(lab_api(lab)?))?;
     Reflect::set(&api, &"testing".into(), &JsValue::from(testing_api()?))?;

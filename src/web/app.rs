@@ -13,11 +13,11 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::browser::backend::{self, BackendRequest};
+use crate::core::backend_kind::BackendRequest;
 use crate::browser::clock::now_millis;
 use crate::core::catalogue::{DatasetId, DEFAULT_MODEL};
 use crate::core::math::default_latent_grid;
-use crate::core::model::ModelKind;
+use crate::core::spec::ModelKind;
 use crate::core::plane::Space;
 use crate::lab::Evaluated;
 use crate::web::address;
@@ -166,7 +166,7 @@ async fn show_model(
     is_current: impl Fn() -> bool,
 ) -> Result<(), String> {
     let Page { status: state, backend, views, .. } = page;
-    if session.backend().is_none() {
+    if session.started().is_none() {
         let requested = address::query_param("backend").and_then(|name| {
             let parsed = BackendRequest::parse(&name);
             if parsed.is_none() {
@@ -176,19 +176,15 @@ async fn show_model(
             }
             parsed
         });
-        let chosen = match backend::choose(requested).await {
-            Ok(chosen) => chosen,
-            Err(why) => {
-                page.notify(Notice::always(format!("{why}. The page chose a backend by itself.")));
-                backend::choose(None).await?
-            }
-        };
+        let started = session.start_backend(requested).await?;
+        if let Some(why) = &started.request_refused {
+            page.notify(Notice::always(format!("{why}. The page chose a backend by itself.")));
+        }
         backend.set(Some(BackendInfo {
-            label: chosen.kind.label(),
-            fallback_reason: chosen.fallback_reason.clone(),
-            timing: chosen.timing.clone(),
+            label: started.backend.label(),
+            fallback_reason: started.fallback_reason,
+            timing: started.timing,
         }));
-        session.set_backend(chosen);
     }
     let engine = session
         .engine(name, |step| {

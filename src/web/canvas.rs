@@ -9,7 +9,7 @@
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-use crate::core::model::IMAGE_SIDE;
+use crate::core::spec::IMAGE_SIDE;
 use crate::core::mosaic::tile_greyscale;
 use crate::core::plane::Space;
 use crate::core::screen::{backing_size, parse_size};
@@ -333,3 +333,19 @@ pub fn draw_path(canvas: &HtmlCanvasElement, space: Space, points: &[[f64; 2]], 
     Ok(())
 }
 
+
+/// Outlines cell (row, column) of a `size`×`size` grid drawn over the whole canvas.
+pub fn outline_cell(canvas: &HtmlCanvasElement, (row, column): (usize, usize), size: usize) -> Result<(), String> {
+    let (ctx, width, height) = crisp_context(canvas)?;
+    let (cell_width, cell_height) = (width / size as f64, height / size as f64);
+    let line = (width / 280.0).max(2.0);
+    ctx.set_stroke_style_str("#ffd54f");
+    ctx.set_line_width(line);
+    ctx.stroke_rect(
+        column as f64 * cell_width + line / 2.0,
+        row as f64 * cell_height + line / 2.0,
+        cell_width - line,
+        cell_height - line,
+    );
+    Ok(())
+}

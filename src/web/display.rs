@@ -1,10 +1,12 @@
-//! The screen's pixel density, as a reactive value: plots read it through
+//! The screen's pixel density, as a reactive value, and whether the visitor asks for less
+//! motion. Plots read the density through
 //! [`device_pixel_ratio`] while they paint, so their effects paint again, sharp, when the
 //! window is resized or zoomed (zooming changes devicePixelRatio and fires `resize`).
 
 use std::cell::OnceCell;
 
 use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
 use leptos::prelude::*;
 
 thread_local! {
@@ -28,4 +30,19 @@ fn resizes() -> RwSignal<u64> {
 pub fn device_pixel_ratio() -> f64 {
     resizes().track();
     web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1e-3)
+}
+
+/// Whether the visitor asks for less motion (`prefers-reduced-motion: reduce`).
+pub fn prefers_reduced_motion() -> bool {
+    // Through `Reflect` rather than web-sys's `MediaQueryList`, whose feature would rebuild
+    // every crate that uses web-sys (wgpu and burn among them) for one boolean.
+    let Some(window) = web_sys::window() else { return false };
+    let Ok(match_media) = js_sys::Reflect::get(&window, &"matchMedia".into()) else { return false };
+    let Ok(match_media) = match_media.dyn_into::<js_sys::Function>() else { return false };
+    match_media
+        .call1(&window, &"(prefers-reduced-motion: reduce)".into())
+        .ok()
+        .and_then(|query| js_sys::Reflect::get(&query, &"matches".into()).ok())
+        .and_then(|matches| matches.as_bool())
+        .unwrap_or(false)
 }

@@ -1,43 +1,208 @@
-//! A loaded model on the chosen device, and what the page asks of it.
+//! The page's side of the model engine: the engine's worker (see [`crate::engine`]), its
+//! requests and answers, and a loaded model as the views use it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 
-use burn::prelude::*;
+use gloo_events::EventListener;
+use js_sys::{Array, Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker};
 
-use crate::browser::backend::{BackendKind, ChosenDevice};
-use crate::browser::readback::{read_floats, ReadFailure};
-use crate::browser::{clock::yield_to_page, fetch};
+use crate::browser::fetch;
+use crate::browser::message::{self, Part};
+use crate::core::backend_kind::{BackendKind, BackendRequest};
 use crate::core::catalogue::model_file_url;
-use crate::core::data::{pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
-use crate::core::model::{Vae, MODEL_SIDE};
-use crate::core::weights::{self, Manifest};
+use crate::core::data::IMAGE_PIXELS;
+use crate::core::weights::Manifest;
+use crate::engine::{FromEngine, StartedBackend, ToEngine};
 
-/// Convolutional decodes per batch on the CPU backend: ~1.3 ms each (release build), twice
-/// that while the lab trains beside the page.
-const DECODES_PER_CPU_TASK: usize = 8;
-/// Convolutional encodes per batch on the CPU backend: ~0.4 ms each.
-const ENCODES_PER_CPU_TASK: usize = 48;
-/// Points or images per batch on a GPU (the 225-point grid in one; 2.4 MB of pixels back).
-const GPU_BATCH: usize = 256;
+/// The engine worker's loader, written by trunk beside the page (relative: any sub-path works).
+const WORKER_URL: &str = "engine-worker_loader.js";
 
+/// The engine's worker, from the page: requests go out with an id, answers settle them.
+#[derive(Clone)]
+pub struct EngineWorker {
+    inner: Rc<WorkerInner>,
+}
+
+type Restarted = Rc<dyn Fn(BackendKind, String)>;
+
+struct WorkerInner {
+    worker: Worker,
+    listeners: RefCell<Vec<EventListener>>,
+    alive: Cell<bool>,
+    /// Messages waiting for the worker to start listening.
+    outbox: RefCell<Vec<(JsValue, Array)>>,
+    /// Requests waiting for their answer: resolve (with the answer's envelope), reject.
+    pending: RefCell<HashMap<u64, (Function, Function)>>,
+    next_id: Cell<u64>,
+    backend: Cell<Option<BackendKind>>,
+    /// Why the engine stopped, once it has: later requests fail at once with it.
+    stopped: RefCell<Option<String>>,
+    on_restart: RefCell<Option<Restarted>>,
+}
+
+impl EngineWorker {
+    /// Takes over the worker the HTML started (see www/index.html), with what it said so
+    /// far, or starts one.
+    pub fn spawn() -> Result<Self, String> {
+        let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let started_early = get(&js_sys::global(), "latentlabEngine");
+        let worker = match started_early.as_ref().and_then(|early| get(early, "worker")) {
+            Some(worker) => worker.unchecked_into::<Worker>(),
+            None => Worker::new(WORKER_URL).map_err(|e| format!("the model engine could not start: {e:?}"))?,
+        };
+        let engine = EngineWorker {
+            inner: Rc::new(WorkerInner {
+                worker,
+                listeners: RefCell::default(),
+                alive: Cell::new(false),
+                outbox: RefCell::default(),
+                pending: RefCell::default(),
+                next_id: Cell::new(1),
+                backend: Cell::new(None),
+                stopped: RefCell::default(),
+                on_restart: RefCell::default(),
+            }),
+        };
+        let target = engine.inner.worker.clone();
+        let on_message = {
+            let engine = engine.clone();
+            EventListener::new(&target, "message", move |event| {
+                if let Some(event) = event.dyn_ref::<MessageEvent>() {
+                    engine.receive(event.data());
+                }
+            })
+        };
+        let on_error = {
+            let engine = engine.clone();
+            EventListener::new(&target, "error", move |_| {
+                engine.stop("the model engine could not be loaded, or stopped with an error".to_string());
+            })
+        };
+        *engine.inner.listeners.borrow_mut() = vec![on_message, on_error];
+        if let Some(early) = started_early {
+            if let Some(hand_over) = get(&early, "handOver").and_then(|f| f.dyn_into::<Function>().ok()) {
+                let _ = hand_over.call0(&early);
+            }
+            let said = get(&early, "early");
+            let messages = said.as_ref().and_then(|s| get(s, "messages")).map(|m| Array::from(&m)).unwrap_or_default();
+            for message in messages.iter() {
+                engine.receive(message);
+            }
+            if said.and_then(|s| get(&s, "failed")).and_then(|f| f.as_bool()).unwrap_or(false) {
+                engine.stop("the model engine could not be loaded, or stopped with an error".to_string());
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Calls `watch` when the engine restarted its backend after a WebGPU failure, with the
+    /// backend now in use and a sentence for the page.
+    pub fn on_restart(&self, watch: impl Fn(BackendKind, String) + 'static) {
+        *self.inner.on_restart.borrow_mut() = Some(Rc::new(watch));
+    }
+
+    /// The backend the engine computes on (after [`Self::start`]).
+    pub fn backend(&self) -> Option<BackendKind> {
+        self.inner.backend.get()
+    }
+
+    /// Chooses the backend: `requested`, or by itself.
+    pub async fn start(&self, requested: Option<BackendRequest>) -> Result<StartedBackend, String> {
+        let answer = self.request(|id| ToEngine::Start { id, requested }, None).await?;
+        match message::message::<FromEngine>(&answer)? {
+            FromEngine::Started { started, .. } => {
+                self.inner.backend.set(Some(started.backend));
+                Ok(started)
+            }
+            other => Err(format!("the model engine answered {other:?} to its start")),
+        }
+    }
+
+    /// The size of the engine's wasm memory, in bytes.
+    pub async fn memory_bytes(&self) -> Result<f64, String> {
+        let answer = self.request(|id| ToEngine::Memory { id }, None).await?;
+        match message::message::<FromEngine>(&answer)? {
+            FromEngine::Memory { bytes, .. } => Ok(bytes),
+            other => Err(format!("the model engine answered {other:?} to a memory request")),
+        }
+    }
+
+    /// Loads a model from its checked weight file.
+    pub async fn load(&self, manifest: Manifest, weights: Vec<u8>) -> Result<Engine, String> {
+        self.request(|id| ToEngine::Load { id, manifest: manifest.clone() }, Some(Part::Bytes(&weights))).await?;
+        Ok(Engine { manifest, worker: self.clone() })
+    }
+
+    async fn request(&self, make: impl FnOnce(u64) -> ToEngine, part: Option<Part<'_>>) -> Result<JsValue, String> {
+        if let Some(why) = self.inner.stopped.borrow().clone() {
+            return Err(why);
+        }
+        let id = self.inner.next_id.get();
+        self.inner.next_id.set(id + 1);
+        let (envelope, transfer) = message::envelope(&make(id), part);
+        let answered = Promise::new(&mut |resolve, reject| {
+            self.inner.pending.borrow_mut().insert(id, (resolve, reject));
+        });
+        if self.inner.alive.get() {
+            let _ = self.inner.worker.post_message_with_transfer(&envelope, &transfer);
+        } else {
+            self.inner.outbox.borrow_mut().push((envelope, transfer));
+        }
+        JsFuture::from(answered).await.map_err(|why| why.as_string().unwrap_or_else(|| "the model engine failed".to_string()))
+    }
+
+    fn receive(&self, envelope: JsValue) {
+        let answer = match message::message::<FromEngine>(&envelope) {
+            Ok(answer) => answer,
+            Err(why) => return self.stop(format!("the model engine sent {why}")),
+        };
+        let settle = |id: u64, outcome: Result<&JsValue, String>| {
+            let Some((resolve, reject)) = self.inner.pending.borrow_mut().remove(&id) else { return };
+            let _ = match outcome {
+                Ok(envelope) => resolve.call1(&JsValue::UNDEFINED, envelope),
+                Err(why) => reject.call1(&JsValue::UNDEFINED, &why.into()),
+            };
+        };
+        match answer {
+            FromEngine::Alive => {
+                self.inner.alive.set(true);
+                for (envelope, transfer) in self.inner.outbox.borrow_mut().drain(..) {
+                    let _ = self.inner.worker.post_message_with_transfer(&envelope, &transfer);
+                }
+            }
+            FromEngine::Started { id, .. } | FromEngine::Done { id } | FromEngine::Memory { id, .. } => settle(id, Ok(&envelope)),
+            FromEngine::Refused { id, message } => settle(id, Err(message)),
+            FromEngine::Restarted { backend, message } => {
+                self.inner.backend.set(Some(backend));
+                let watch = self.inner.on_restart.borrow().clone();
+                if let Some(watch) = watch {
+                    watch(backend, message);
+                }
+            }
+            FromEngine::Failed { message } => self.stop(message),
+        }
+    }
+
+    /// The engine is gone: every waiting request fails with `why`, and so will later ones.
+    fn stop(&self, why: String) {
+        web_sys::console::error_1(&format!("latentlab: {why}").into());
+        *self.inner.stopped.borrow_mut() = Some(why.clone());
+        let pending: Vec<_> = self.inner.pending.borrow_mut().drain().collect();
+        for (_, (_, reject)) in pending {
+            let _ = reject.call1(&JsValue::UNDEFINED, &why.clone().into());
+        }
+    }
+}
+
+/// A model loaded in the engine, as the views use it.
 pub struct Engine {
-    pub model: Vae,
-    pub device: Device,
-    pub backend: BackendKind,
     pub manifest: Manifest,
-    /// The weight file it was loaded from, to load again on a new device.
-    weights: Rc<Vec<u8>>,
-}
-
-thread_local! {
-    /// Told when a WebGPU operation fails (the session restarts the device).
-    static DEVICE_FAILED: RefCell<Option<Rc<dyn Fn(String)>>> = RefCell::new(None);
-}
-
-/// Calls `watch` whenever a model's WebGPU operation fails: the device may be lost.
-pub fn watch_device_failures(watch: impl Fn(String) + 'static) {
-    DEVICE_FAILED.with(|slot| *slot.borrow_mut() = Some(Rc::new(watch)));
+    worker: EngineWorker,
 }
 
 /// Steps of loading a model, reported to the page as they happen.
@@ -60,141 +225,48 @@ impl Encoded {
     }
 }
 
-/// Downloads the weights `manifest` names from `models/`, checks them against it and
-/// loads them onto the chosen device.
-pub async fn load(manifest: Manifest, chosen: &ChosenDevice, report: impl Fn(LoadStep)) -> Result<Engine, String> {
+/// Downloads the weights `manifest` names from `models/` and loads them in the engine,
+/// which checks them against the manifest.
+pub async fn load(worker: &EngineWorker, manifest: Manifest, report: impl Fn(LoadStep)) -> Result<Engine, String> {
     let weights_url = model_file_url(&manifest.weights);
-    report(LoadStep::Downloading {
-        received: 0,
-        total: Some(manifest.weight_bytes as u64),
-    });
-    let bytes = fetch::fetch_bytes(&weights_url, |received, total| {
-        report(LoadStep::Downloading { received, total })
-    })
-    .await?;
+    report(LoadStep::Downloading { received: 0, total: Some(manifest.weight_bytes as u64) });
+    let bytes = fetch::fetch_bytes(&weights_url, |received, total| report(LoadStep::Downloading { received, total })).await?;
     report(LoadStep::Preparing);
-    Engine::from_bytes(manifest, &bytes, chosen).map_err(|e| format!("{weights_url}: {e}"))
+    worker.load(manifest, bytes).await.map_err(|e| format!("{weights_url}: {e}"))
 }
 
 impl Engine {
-    /// Checks weight file bytes against their manifest and loads them onto the device.
-    pub fn from_bytes(manifest: Manifest, bytes: &[u8], chosen: &ChosenDevice) -> Result<Engine, String> {
-        let model = weights::load_model(&manifest, bytes, &chosen.device).map_err(|e| e.to_string())?;
-        Ok(Engine {
-            model,
-            device: chosen.device.clone(),
-            backend: chosen.kind,
-            manifest,
-            weights: Rc::new(bytes.to_vec()),
-        })
-    }
-
-    /// The same model loaded again onto another device (after the first was lost).
-    pub fn on_device(&self, chosen: &ChosenDevice) -> Result<Engine, String> {
-        let model = weights::load_model(&self.manifest, &self.weights, &chosen.device).map_err(|e| e.to_string())?;
-        Ok(Engine {
-            model,
-            device: chosen.device.clone(),
-            backend: chosen.kind,
-            manifest: self.manifest.clone(),
-            weights: self.weights.clone(),
-        })
-    }
-
     pub fn latent(&self) -> usize {
         self.manifest.latent
     }
 
-    /// Words for a failed read; a WebGPU failure is also told to the device's watcher.
-    fn failed(&self, doing: &str, failure: ReadFailure) -> String {
-        let error = match failure {
-            ReadFailure::Data(e) => return format!("unexpected output while {doing}: {e}"),
-            ReadFailure::Backend(e) => e,
-        };
-        let message = format!("the {} backend failed while {doing}: {error}", self.backend.label());
-        if self.backend == BackendKind::WebGpu {
-            if let Some(watch) = DEVICE_FAILED.with(|slot| slot.borrow().clone()) {
-                watch(message.clone());
-            }
-        }
-        message
+    /// The backend the model computes on now (it changes after a lost WebGPU device).
+    pub fn backend(&self) -> BackendKind {
+        self.worker.backend().unwrap_or(BackendKind::Cpu)
     }
 
-    /// Decodes latent points (`latents` holds n × latent values, point by point) and reads
-    /// the pixels back: n × 28 × 28 values in [0, 1]. Large requests go in batches, and
-    /// between batches the page gets its thread back (see [`Engine::batch_size`]).
+    /// Decodes latent points (`latents` holds n × latent values, point by point): n × 28 ×
+    /// 28 pixel values in [0, 1].
     pub async fn decode(&self, latents: &[f32]) -> Result<Vec<f32>, String> {
-        let latent = self.latent();
-        if latents.is_empty() || latents.len() % latent != 0 {
-            return Err(format!(
-                "expected latent vectors of {latent} numbers, got {} numbers in all",
-                latents.len()
-            ));
-        }
-        let mut pixels = Vec::with_capacity(latents.len() / latent * IMAGE_PIXELS);
-        for (index, batch) in latents.chunks(self.batch_size(DECODES_PER_CPU_TASK) * latent).enumerate() {
-            if index > 0 {
-                yield_to_page().await;
-            }
-            pixels.extend(self.decode_batch(batch.to_vec()).await?);
+        let model = self.manifest.name.clone();
+        let answer = self.worker.request(|id| ToEngine::Decode { id, model }, Some(Part::Floats(latents))).await?;
+        let pixels = message::part_floats(&answer).unwrap_or_default();
+        if pixels.len() != latents.len() / self.latent() * IMAGE_PIXELS {
+            return Err(format!("the model engine sent {} pixel values for {} points", pixels.len(), latents.len() / self.latent()));
         }
         Ok(pixels)
     }
 
-    /// Encodes 28×28 images (n × 784 values in [0, 1], image by image), in batches as
-    /// [`Engine::decode`] decodes.
+    /// Encodes 28×28 images (n × 784 values in [0, 1], image by image).
     pub async fn encode(&self, images: &[f32]) -> Result<Encoded, String> {
-        if images.is_empty() || images.len() % IMAGE_PIXELS != 0 {
-            return Err(format!(
-                "expected 28×28 images of {IMAGE_PIXELS} values, got {} values in all",
-                images.len()
-            ));
-        }
-        let mut all = Encoded { mean: Vec::new(), log_var: Vec::new() };
-        for (index, batch) in images.chunks(self.batch_size(ENCODES_PER_CPU_TASK) * IMAGE_PIXELS).enumerate() {
-            if index > 0 {
-                yield_to_page().await;
-            }
-            let encoded = self.encode_batch(batch).await?;
-            all.mean.extend(encoded.mean);
-            all.log_var.extend(encoded.log_var);
-        }
-        Ok(all)
-    }
-
-    /// Points or images per batch. The CPU backend computes on the page's own thread, so
-    /// its batches are kept to ~10–20 ms of work (release build) and the page stays fluid
-    /// while a model loads or a view fills; a GPU takes large batches.
-    fn batch_size(&self, per_cpu_task: usize) -> usize {
-        match self.backend {
-            BackendKind::Cpu => per_cpu_task,
-            BackendKind::WebGpu => GPU_BATCH,
-        }
-    }
-
-    async fn decode_batch(&self, latents: Vec<f32>) -> Result<Vec<f32>, String> {
-        let latent = self.latent();
-        let count = latents.len() / latent;
-        let z = Tensor::<2>::from_data(TensorData::new(latents, [count, latent]), &self.device);
-        let pixels = read_floats(self.model.decode(z)).await.map_err(|e| self.failed("decoding", e))?;
-        debug_assert_eq!(pixels.len(), count * IMAGE_PIXELS);
-        Ok(pixels)
-    }
-
-    async fn encode_batch(&self, images: &[f32]) -> Result<Encoded, String> {
+        let model = self.manifest.name.clone();
+        let answer = self.worker.request(|id| ToEngine::Encode { id, model }, Some(Part::Floats(images))).await?;
+        let mut mean = message::part_floats(&answer).unwrap_or_default();
         let count = images.len() / IMAGE_PIXELS;
-        let mut padded = Vec::with_capacity(count * MODEL_PIXELS);
-        for image in images.chunks_exact(IMAGE_PIXELS) {
-            padded.extend(pad_to_model_side(image));
+        if mean.len() != 2 * count * self.latent() {
+            return Err(format!("the model engine sent {} values for {count} encodings", mean.len()));
         }
-        let inputs = Tensor::<4>::from_data(
-            TensorData::new(padded, [count, 1, MODEL_SIDE, MODEL_SIDE]),
-            &self.device,
-        );
-        let (mean, log_var) = self.model.encode(inputs);
-        Ok(Encoded {
-            mean: read_floats(mean).await.map_err(|e| self.failed("encoding", e))?,
-            log_var: read_floats(log_var).await.map_err(|e| self.failed("encoding", e))?,
-        })
+        let log_var = mean.split_off(count * self.latent());
+        Ok(Encoded { mean, log_var })
     }
 }

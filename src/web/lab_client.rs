@@ -210,8 +210,8 @@ impl Lab {
         let backend = self
             .inner
             .session
-            .backend()
-            .map_or(BackendRequest::Only(BackendKind::Cpu), |chosen| chosen.lab_request);
+            .started()
+            .map_or(BackendRequest::Only(BackendKind::Cpu), |started| started.lab_request);
         let promise = self.wait_for(Box::new(move |status| {
             status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
         }));
@@ -301,7 +301,7 @@ impl Lab {
                 let map = lab.signals.heldout.with_untracked(|h| {
                     h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
                 });
-                let name = lab.inner.session.register_model(manifest.clone(), &bytes, map)?;
+                let name = lab.inner.session.register_model(manifest.clone(), bytes, map).await?;
                 let peer = crate::core::catalogue::ShippedModel::peer_of(
                     &manifest.dataset,
                     manifest.kind,
@@ -379,7 +379,8 @@ impl Lab {
         }
         self.inner
             .session
-            .register_model(manifest, &bytes, None)
+            .register_model(manifest, bytes, None)
+            .await
             .map_err(|e| format!("{} does not fit {}: {e}", weights_file.name(), manifest_file.name()))
     }
 

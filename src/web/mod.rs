@@ -1,5 +1,6 @@
 //! The web page: the leptos UI (`app`, `panels`), the page's shared state (`state`), the
-//! loaded models (`session`, `engine`), the lab's client and the `window.latentlab` API.
+//! loaded models (`session`) and the model engine's client (`engine`), the lab's client
+//! and the `window.latentlab` API.
 
 mod address;
 mod api;
@@ -63,7 +64,7 @@ pub fn start() {
     }));
     let page = state::Page::new();
     let session = session::Session::new(page);
-    session.watch_device();
+    session.watch_restarts();
     let lab = lab_client::Lab::new(session.clone());
     if let Err(error) = api::install(&session, &lab) {
         web_sys::console::error_2(&"latentlab: could not install window.latentlab".into(), &error);

@@ -1,8 +1,8 @@
-//! What the page and the JS API share: the chosen backend, the models loaded so far
+//! What the page and the JS API share: the model engine and its backend, the models loaded so far
 //! (kept, so that switching back is instant), their latent maps and histories, the
 //! model on show, and the promises that wait for it.
 
-use std::cell::{Cell, OnceCell, RefCell};
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -11,14 +11,15 @@ use js_sys::{Function, Promise};
 use leptos::prelude::{expect_context, provide_context, GetValue, LocalStorage, Set, StoredValue, Update};
 use wasm_bindgen::JsValue;
 
-use crate::browser::backend::{self, BackendKind, ChosenDevice};
 use crate::browser::fetch;
+use crate::core::backend_kind::BackendRequest;
 use crate::core::artifacts::{History, LatentMap};
 use crate::core::catalogue::{model_file_url, DatasetId, ShippedModel};
 use crate::core::data::{bytes_to_unit, IMAGE_PIXELS};
 use crate::core::image_set::ImageSet;
 use crate::core::weights::{self, Manifest};
-use crate::web::engine::{self, Engine, LoadStep};
+use crate::engine::StartedBackend;
+use crate::web::engine::{self, Engine, EngineWorker, LoadStep};
 use crate::web::state::{BackendInfo, Notice, Page, TrayItem};
 
 #[derive(Clone)]
@@ -30,9 +31,9 @@ struct Inner {
     /// The page's signals: a request to show a model, and a restarted device, are told
     /// to the page through them.
     page: Page,
-    backend: RefCell<Option<ChosenDevice>>,
-    /// Whether the page is restarting a failed WebGPU device.
-    recovering: Cell<bool>,
+    /// The model engine's worker (or why it could not start), and its backend once chosen.
+    worker: Result<EngineWorker, String>,
+    started: RefCell<Option<StartedBackend>>,
     manifests: RefCell<HashMap<String, Arc<Manifest>>>,
     engines: RefCell<HashMap<String, Rc<Engine>>>,
     maps: RefCell<HashMap<String, Arc<LatentMap>>>,
@@ -63,8 +64,8 @@ impl Session {
         let ready = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
         let inner = Rc::new(Inner {
             page,
-            backend: RefCell::default(),
-            recovering: Cell::default(),
+            worker: EngineWorker::spawn(),
+            started: RefCell::default(),
             manifests: RefCell::default(),
             engines: RefCell::default(),
             maps: RefCell::default(),
@@ -84,86 +85,32 @@ impl Session {
         self.inner.ready.get().cloned().expect("set in new")
     }
 
-    pub fn set_backend(&self, chosen: ChosenDevice) {
-        *self.inner.backend.borrow_mut() = Some(chosen);
+    /// Chooses the engine's backend: `requested`, or by itself.
+    pub async fn start_backend(&self, requested: Option<BackendRequest>) -> Result<StartedBackend, String> {
+        let started = self.worker()?.start(requested).await?;
+        *self.inner.started.borrow_mut() = Some(started.clone());
+        Ok(started)
     }
 
-    pub fn backend(&self) -> Option<ChosenDevice> {
-        self.inner.backend.borrow().clone()
+    /// The engine's backend, once it has started.
+    pub fn started(&self) -> Option<StartedBackend> {
+        self.inner.started.borrow().clone()
     }
 
-    /// Restarts the backend when a WebGPU operation fails; see [`Self::recover_device`].
-    pub fn watch_device(&self) {
-        let session = self.clone();
-        engine::watch_device_failures(move |error| session.recover_device(error));
+    pub fn worker(&self) -> Result<EngineWorker, String> {
+        self.inner.worker.clone()
     }
 
-    /// After a WebGPU failure (a lost device): starts a new device, or the CPU backend when
-    /// that fails, and loads every model loaded so far onto it. Runs once at a time. The
-    /// page says so, and its views draw again with the models on the new device.
-    fn recover_device(&self, error: String) {
-        if self.inner.recovering.replace(true) {
-            return;
-        }
-        let session = self.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let (message, kind) = session.restart_backend(&error).await;
-            session.inner.recovering.set(false);
-            let page = session.inner.page;
+    /// When the engine restarts its backend after a WebGPU failure (with every model
+    /// loaded again), the page says so and its views draw again on the new backend.
+    pub fn watch_restarts(&self) {
+        let Ok(worker) = self.worker() else { return };
+        let page = self.inner.page;
+        worker.on_restart(move |kind, message| {
             page.notify(Notice::always(message));
             page.backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None, timing: None }));
             page.views.shown.update(|_| {});
         });
-    }
-
-    async fn restart_backend(&self, error: &str) -> (String, BackendKind) {
-        let (chosen, how) = match backend::init_webgpu().await {
-            Ok(device) if backend::works(&device).await => {
-                (ChosenDevice::webgpu(device), "started a new WebGPU device")
-            }
-            outcome => {
-                let why = outcome.err().unwrap_or_else(|| "a new WebGPU device does not compute either".to_string());
-                let reason = format!("the WebGPU device was lost and could not be restarted ({why})");
-                (ChosenDevice::cpu(Some(reason)), "moved to the CPU backend")
-            }
-        };
-        let loaded: Vec<(String, Rc<Engine>)> = self.inner.engines.borrow().iter().map(|(n, e)| (n.clone(), e.clone())).collect();
-        let mut moved = HashMap::new();
-        let mut lost = Vec::new();
-        for (name, engine) in loaded {
-            match engine.on_device(&chosen) {
-                Ok(engine) => {
-                    moved.insert(name, Rc::new(engine));
-                }
-                Err(_) => lost.push(name),
-            }
-        }
-        let shown = self.shown().and_then(|engine| moved.get(&engine.manifest.name).cloned());
-        *self.inner.engines.borrow_mut() = moved;
-        *self.inner.shown.borrow_mut() = shown;
-        let kind = chosen.kind;
-        self.set_backend(chosen);
-        let first_line = error.lines().next().unwrap_or(error);
-        let mut message = format!("The WebGPU device failed ({first_line}): the page {how} and loaded its models again.");
-        if !lost.is_empty() {
-            message.push_str(&format!(" These could not be loaded again: {}.", lost.join(", ")));
-        }
-        (message, kind)
-    }
-
-    /// For a request that failed on `engine`: waits for a device restart under way and
-    /// returns the model on show if it now runs elsewhere, to try once more.
-    pub async fn after_restart(&self, engine: &Rc<Engine>) -> Option<Rc<Engine>> {
-        if engine.backend != BackendKind::WebGpu {
-            return None;
-        }
-        for _ in 0..1500 {
-            if !self.inner.recovering.get() {
-                break;
-            }
-            gloo_timers::future::TimeoutFuture::new(20).await;
-        }
-        self.shown().filter(|now| !Rc::ptr_eq(now, engine))
     }
 
     /// The model the page shows now.
@@ -193,8 +140,7 @@ impl Session {
             return Ok(found.clone());
         }
         let manifest = self.manifest(name).await?;
-        let chosen = self.backend().ok_or("the compute backend has not started")?;
-        let engine = Rc::new(engine::load((*manifest).clone(), &chosen, report).await?);
+        let engine = Rc::new(engine::load(&self.worker()?, (*manifest).clone(), report).await?);
         self.inner.engines.borrow_mut().insert(name.to_string(), engine.clone());
         Ok(engine)
     }
@@ -299,10 +245,9 @@ async fn fetch_once<T, E: std::fmt::Display>(
 impl Session {
     /// Adds a model that is not shipped (trained in the lab, or uploaded): its weights are
     /// checked against the manifest and loaded, so that `request(name)` can show it.
-    pub fn register_model(&self, manifest: Manifest, bytes: &[u8], map: Option<LatentMap>) -> Result<String, String> {
-        let chosen = self.backend().ok_or("the compute backend has not started")?;
+    pub async fn register_model(&self, manifest: Manifest, bytes: Vec<u8>, map: Option<LatentMap>) -> Result<String, String> {
         let name = manifest.name.clone();
-        let engine = Rc::new(Engine::from_bytes(manifest.clone(), bytes, &chosen)?);
+        let engine = Rc::new(self.worker()?.load(manifest.clone(), bytes).await?);
         self.inner.manifests.borrow_mut().insert(name.clone(), Arc::new(manifest));
         self.inner.engines.borrow_mut().insert(name.clone(), engine);
         match map {

@@ -27,13 +27,17 @@ let opened = [];
 /**
  * Opens a fresh headless Chromium with one page. `webgpu` exposes its WebGPU adapter
  * (SwiftShader here); `deviceScaleFactor` emulates a high-DPI screen; `bypassCSP` lets the
- * benchmark add its TensorFlow.js peer to the page despite the page's security policy.
+ * benchmark add its TensorFlow.js peer to the page despite the page's security policy;
+ * `phone` opens a 390×844 touch screen at 3× density.
  */
-export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1, bypassCSP = false } = {}) {
+export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1, bypassCSP = false, phone = false } = {}) {
   const args = ['--no-sandbox', '--disable-quic', '--disable-dev-shm-usage', ...extraArgs];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60000 });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor, acceptDownloads: true, bypassCSP });
+  const screen = phone
+    ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
+    : { viewport: { width: 1280, height: 800 }, deviceScaleFactor };
+  const context = await browser.newContext({ ...screen, acceptDownloads: true, bypassCSP });
   const page = await context.newPage();
   const session = new Session(browser, page);
   opened.push(session);
@@ -138,6 +142,31 @@ export class Session {
     await this.page.mouse.down();
     for (const [x, y] of rest) await this.page.mouse.move(cx + x, cy + y);
     await this.page.mouse.up();
+  }
+
+  /** One finger's stroke through `points` ([x, y] from the element's centre): real touch
+   *  input through the DevTools protocol, which the page sees as touch pointer events. */
+  async touchStroke(css, points) {
+    const [cx, cy] = await this.centreOf(css);
+    const at = ([x, y]) => [{ x: cx + x, y: cy + y, id: 1, radiusX: 4, radiusY: 4, force: 1 }];
+    const [first, ...rest] = points;
+    await this.cdp('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(first) });
+    for (const point of rest) await this.cdp('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(point) });
+    await this.cdp('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    // A finger is off the glass a moment before its next touch; a tap sooner than
+    // Chromium's double-tap window is taken with the stroke as a double tap, and clicks
+    // nothing.
+    await new Promise((r) => setTimeout(r, 400));
+  }
+
+  /** A finger's tap on the element's centre (plus `x`, `y`), scrolled to the middle of the
+   *  screen first (near an edge, a late layout change could move it from under the finger). */
+  async tap(css, x = 0, y = 0) {
+    await this.page.locator(css).first().evaluate((element) => element.scrollIntoView({ block: 'center' }));
+    await this.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    const box = await this.page.locator(css).first().boundingBox();
+    if (!box) throw new Error(`${css} is not shown`);
+    await this.page.touchscreen.tap(box.x + box.width / 2 + x, box.y + box.height / 2 + y);
   }
 
   /** Runs `action` and collects the `count` downloads it starts: [{ name, bytes }]. */

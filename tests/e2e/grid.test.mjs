@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
-import { saveScreenshot } from './site.mjs';
+import { deviceLosingLoader, recordWorkers, saveScreenshot } from './site.mjs';
 import { decode, readCanvas, waitFor, waitForModel } from './page.mjs';
 
 const MODEL = 'fashion-mnist-vae-2d';
@@ -27,6 +27,8 @@ function brokenModels(root) {
 }
 
 const site = useSite('/some/sub/path/latentlab/', brokenModels);
+// The same site, with an engine worker whose WebGPU device the test can lose.
+const losingSite = useSite('/engine-loss/', (root) => ({ 'engine-worker_loader.js': deviceLosingLoader(root, 'engine-worker_loader.js') }));
 
 /** Reads the grid canvas back: its size and, per 28×28 cell, the grey values in [0, 1]. */
 const READ_GRID = `
@@ -100,6 +102,50 @@ describe('the 15×15 grid in headless Chromium', () => {
     }
   });
 
+  test('the engine computes beside the page: a long decode leaves the page fluid, and a newer single point overtakes it', async () => {
+    const session = await openBrowser({ webgpu: false });
+    try {
+      await session.goto(`${site.url}?backend=cpu`);
+      await session.run('await window.latentlab.ready;');
+      const timeline = await session.run(`
+        const points = Array.from({ length: 1500 }, (_, i) => [Math.sin(i) * 2, Math.cos(i * 0.7) * 2]);
+        const started = performance.now();
+        let frames = 0, longestGap = 0, last = started, running = true;
+        const tick = (now) => { frames++; longestGap = Math.max(longestGap, now - last); last = now; if (running) requestAnimationFrame(tick); };
+        requestAnimationFrame(tick);
+        const big = window.latentlab.decode(points).then((px) => ({ at: performance.now() - started, length: px.length }));
+        await new Promise((r) => setTimeout(r, 30));
+        const single = await window.latentlab.decode([[0.25, -0.5]]);
+        const singleAt = performance.now() - started;
+        const done = await big;
+        running = false;
+        return { bigAt: done.at, bigLength: done.length, singleAt, singleLength: single.length, frames, longestGap };`);
+      assert.equal(timeline.bigLength, 1500 * 784);
+      assert.equal(timeline.singleLength, 784);
+      // The single point is answered between two batches of the long request, not after it.
+      assert.ok(timeline.singleAt < timeline.bigAt / 2, `single point at ${timeline.singleAt.toFixed(0)} ms, the 1,500 points at ${timeline.bigAt.toFixed(0)} ms`);
+      // The page's thread is free meanwhile: frames keep coming.
+      assert.ok(timeline.longestGap < timeline.bigAt / 4, `a ${timeline.longestGap.toFixed(0)} ms gap between frames during a ${timeline.bigAt.toFixed(0)} ms decode`);
+
+      // And the engine does not need the page's thread: a decode asked for just before the
+      // page is kept busy is ready as soon as the page is free again.
+      const busy = await session.run(`
+        const points = Array.from({ length: 400 }, (_, i) => [Math.sin(i), Math.cos(i)]);
+        let t0 = performance.now();
+        await window.latentlab.decode(points);
+        const alone = performance.now() - t0;
+        const answer = window.latentlab.decode(points).then(() => performance.now());
+        await new Promise((r) => setTimeout(r, 0)); // the request goes out
+        const busyUntil = performance.now() + Math.max(2 * alone, 1000);
+        while (performance.now() < busyUntil) {}
+        const freed = performance.now();
+        return { alone, lateness: (await answer) - freed };`);
+      assert.ok(busy.lateness < busy.alone / 2, `the ${busy.alone.toFixed(0)} ms decode came ${busy.lateness.toFixed(0)} ms after the page was free`);
+    } finally {
+      await session.close();
+    }
+  });
+
   test('without WebGPU the page falls back to the CPU backend by itself', async () => {
     const session = await openBrowser({ webgpu: false });
     try {
@@ -133,17 +179,8 @@ describe('the 15×15 grid in headless Chromium', () => {
   test('a lost WebGPU device: the page says so, starts again, and decodes the same pixels', async (t) => {
     const session = await openBrowser({ webgpu: true });
     try {
-      // Keep every GPUDevice the page asks for, so the test can destroy it.
-      await session.page.addInitScript(() => {
-        if (!globalThis.GPUAdapter) return;
-        const requestDevice = GPUAdapter.prototype.requestDevice;
-        GPUAdapter.prototype.requestDevice = async function (...args) {
-          const device = await requestDevice.apply(this, args);
-          (window.gpuDevices ??= []).push(device);
-          return device;
-        };
-      });
-      await session.goto(`${site.url}?backend=webgpu&model=mnist-vae-2d`);
+      await session.page.addInitScript(recordWorkers);
+      await session.goto(`${losingSite.url}?backend=webgpu&model=mnist-vae-2d`);
       if (!(await session.run('return !!(navigator.gpu && await navigator.gpu.requestAdapter());'))) {
         t.skip('this headless Chromium offers no WebGPU adapter');
         return;
@@ -155,7 +192,7 @@ describe('the 15×15 grid in headless Chromium', () => {
       // Lose the device; if the page started a new WebGPU device, lose that one too.
       for (let loss = 1; loss <= 2; loss++) {
         if (loss > 1 && (await session.run('return window.latentlab.backend();')) !== 'webgpu') break;
-        await session.run('window.gpuDevices.forEach((device) => device.destroy());');
+        await session.run('window.pageWorkers.forEach((worker) => worker.postMessage("test:lose-device"));');
         const [after] = await decode(session, point);
         assert.ok(meanAbsDiff(after, before) < 2 / 255, `after loss ${loss} the page decodes other pixels`);
         const notices = await waitFor(session, `[...document.querySelectorAll("[data-testid=notice]")].map((n) => n.textContent).filter((t) => t.includes("WebGPU device failed")).length >= ${loss} && document.querySelector("[data-testid=notice]").textContent`, 'the device notice');

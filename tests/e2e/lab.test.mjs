@@ -2,34 +2,14 @@
 // the page stays usable meanwhile, and the result becomes a model like the shipped ones.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
-import { saveScreenshot } from './site.mjs';
+import { deviceLosingLoader, recordWorkers, saveScreenshot } from './site.mjs';
 import { decode, meanAbsDiff, waitFor, waitForModel } from './page.mjs';
 
 const site = useSite('/lab/');
-// The same site, with a worker loader that keeps the worker's GPUDevice and destroys it
-// when the page posts "test:lose-device" (the worker's own code never sees that message).
-const losingSite = useSite('/lab-loss/', (root) => ({
-  'lab-worker_loader.js': Buffer.from(`
-    const requestDevice = self.GPUAdapter?.prototype.requestDevice;
-    const devices = [];
-    if (requestDevice) {
-      GPUAdapter.prototype.requestDevice = async function (...args) {
-        const device = await requestDevice.apply(this, args);
-        devices.push(device);
-        return device;
-      };
-    }
-    self.addEventListener('message', (event) => {
-      if (event.data !== 'test:lose-device') return;
-      event.stopImmediatePropagation();
-      devices.forEach((device) => device.destroy());
-    });
-    ${readFileSync(join(root, 'lab-worker_loader.js'), 'utf8')}`),
-}));
+// The same site, with a lab worker whose WebGPU device the test can lose.
+const losingSite = useSite('/lab-loss/', (root) => ({ 'lab-worker_loader.js': deviceLosingLoader(root, 'lab-worker_loader.js') }));
 
 async function open(query = '?backend=cpu', webgpu = false) {
   const session = await openBrowser({ webgpu });
@@ -282,15 +262,7 @@ describe('the training lab in headless Chromium', () => {
   test('WebGPU: a lost device in the worker; training goes on on the CPU from the last snapshot', async (t) => {
     const session = await openBrowser({ webgpu: true });
     try {
-      await session.page.addInitScript(() => {
-        const Worker = window.Worker;
-        window.Worker = class extends Worker {
-          constructor(...args) {
-            super(...args);
-            (window.labWorkers ??= []).push(this);
-          }
-        };
-      });
+      await session.page.addInitScript(recordWorkers);
       await session.goto(`${losingSite.url}?backend=webgpu`);
       if (!(await session.run('return !!(navigator.gpu && await navigator.gpu.requestAdapter());'))) {
         t.skip('this headless Chromium offers no WebGPU adapter');
@@ -300,7 +272,7 @@ describe('the training lab in headless Chromium', () => {
       const first = await session.run('return await window.latentlab.lab.start({dataset: "mnist", arch: "dense", classes: [1], batch: 16, seed: 2});');
       assert.equal(first.backend, 'webgpu');
       await waitFor(session, 'window.latentlab.lab.status()?.step >= 2', 'two steps on WebGPU', 120000);
-      await session.run('window.labWorkers.forEach((worker) => worker.postMessage("test:lose-device"));');
+      await session.run('window.pageWorkers.forEach((worker) => worker.postMessage("test:lose-device"));');
       const moved = await waitFor(session, 'window.latentlab.lab.status()?.backend === "cpu" && window.latentlab.lab.status()', 'the worker to move to the CPU', 120000);
       assert.match(moved.message ?? '', /The WebGPU device failed at step \d+ .*training goes on on the CPU backend from step \d+, the last snapshot/);
       const resumed = moved.step;

@@ -1,6 +1,6 @@
 // Builds the site with trunk (quick profile) unless LATENTLAB_SITE names a built one.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,4 +26,39 @@ export function saveScreenshot(name, png) {
   const path = join(SCREENSHOTS, `${name}.png`);
   writeFileSync(path, png);
   return path;
+}
+
+/**
+ * A worker's loader (`NAME_loader.js` in the built site at `root`) that keeps every
+ * GPUDevice the worker asks for and destroys them when the page posts "test:lose-device"
+ * to it (the worker's own code never sees that message): a lost WebGPU device, on demand.
+ */
+export function deviceLosingLoader(root, loader) {
+  return Buffer.from(`
+    const requestDevice = self.GPUAdapter?.prototype.requestDevice;
+    const devices = [];
+    if (requestDevice) {
+      GPUAdapter.prototype.requestDevice = async function (...args) {
+        const device = await requestDevice.apply(this, args);
+        devices.push(device);
+        return device;
+      };
+    }
+    self.addEventListener('message', (event) => {
+      if (event.data !== 'test:lose-device') return;
+      event.stopImmediatePropagation();
+      devices.forEach((device) => device.destroy());
+    });
+    ${readFileSync(join(root, loader), 'utf8')}`);
+}
+
+/** A page init script that keeps every Worker the page starts in `window.pageWorkers`. */
+export function recordWorkers() {
+  const Worker = window.Worker;
+  window.Worker = class extends Worker {
+    constructor(...args) {
+      super(...args);
+      (window.pageWorkers ??= []).push(this);
+    }
+  };
 }

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::core::artifacts::LatentMap;
 use crate::core::catalogue::{DatasetId, ShippedModel, Variant};
 use crate::core::math::{default_latent_grid, GRID_SIZE};
-use crate::core::model::ModelKind;
+use crate::core::spec::ModelKind;
 use crate::core::plane::Space;
 use crate::web::canvas::{paint_images, paint_scatter};
 use crate::web::session::{use_session, Session};

@@ -1,14 +1,16 @@
 //! The 15×15 grid: the decoder's image of each point z = Φ⁻¹(p), p evenly spaced,
-//! with axis labels in z and p, and the test set's encodings overlaid on request.
+//! with axis labels in z and p, and the test set's encodings overlaid on request. From
+//! the keyboard a cell is chosen with the arrow keys and read out (its point, and the
+//! nearest test image); Enter moves the sliders there.
 
 use std::cell::RefCell;
 
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 
-use crate::core::math::{linspace, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
-use crate::core::plane::{format_signed, Space};
-use crate::web::canvas::{paint_images, paint_scatter, save_png, Marker, MarkerStyle};
+use crate::core::math::{default_latent_grid, linspace, normal_cdf, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
+use crate::core::plane::{describe_point, format_signed, nearest_point, step_cell, Space, Step};
+use crate::web::canvas::{outline_cell, paint_images, paint_scatter, save_png, Marker, MarkerStyle};
 use crate::web::state::{Page, Views};
 
 thread_local! {
@@ -34,6 +36,10 @@ pub fn GridView() -> impl IntoView {
     let grid_canvas = NodeRef::<Canvas>::new();
     let overlay_canvas = NodeRef::<Canvas>::new();
     let overlay = RwSignal::new(false);
+    // The cell chosen from the keyboard (row, column; row 0 at the top), outlined while the
+    // grid has the focus.
+    let chosen = RwSignal::new(None::<(usize, usize)>);
+    let focused = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let plot_stack = NodeRef::<Div>::new();
     // The first paint's picture, in the grid's place until the live grid is drawn.
@@ -77,7 +83,48 @@ pub fn GridView() -> impl IntoView {
             }
             error.set(paint_scatter(&canvas, Space::grid_p(), means, labels, &markers, true).err());
         });
+        if let (Some(cell), true) = (chosen.get(), focused.get()) {
+            let _ = outline_cell(&canvas, cell, GRID_SIZE);
+        }
     });
+
+    let cell_point = |(row, column): (usize, usize)| default_latent_grid()[row * GRID_SIZE + column];
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let key = ev.key();
+        let cell = chosen.get_untracked().unwrap_or((GRID_SIZE / 2, GRID_SIZE / 2));
+        if let Some(step) = Step::of_key(&key) {
+            ev.prevent_default();
+            chosen.set(Some(step_cell(cell, step, GRID_SIZE)));
+        } else if key == "Enter" || key == " " {
+            ev.prevent_default();
+            let z = cell_point(cell);
+            chosen.set(Some(cell));
+            views.point.set(z.to_vec());
+        }
+    };
+    // The chosen cell in words: where it is, its point, and the test image nearest it.
+    let chosen_words = move || {
+        let cell @ (row, column) = chosen.get()?;
+        let z = cell_point(cell);
+        let p = z.map(|v| normal_cdf(f64::from(v)));
+        let nearest = views.shown.with(|s| {
+            let s = s.as_ref()?;
+            let map = s.map.as_ref().ok()?;
+            let index = nearest_point(&map.means, z)?;
+            let class = map.labels.get(index).and_then(|&l| s.manifest.class_names.get(usize::from(l)))?;
+            Some(format!(" The nearest test image is a {class}."))
+        });
+        Some(format!(
+            "Cell in row {} of {GRID_SIZE}, column {} of {GRID_SIZE}: the decoder's image of z = {}, p = ({:.2}, {:.2}).{} \
+             Enter moves the sliders there.",
+            row + 1,
+            column + 1,
+            describe_point(&z, 2),
+            p[0],
+            p[1],
+            nearest.unwrap_or_default()
+        ))
+    };
 
     let probabilities = linspace(GRID_P_LOW, GRID_P_HIGH, GRID_SIZE);
     let tick = move |cell: usize, vertical: bool| {
@@ -108,7 +155,20 @@ pub fn GridView() -> impl IntoView {
                         class="latent-grid"
                         width="420"
                         height="420"
-                        aria-label="15 by 15 grid of images decoded from the latent plane"
+                        tabindex="0"
+                        role="application"
+                        aria-roledescription="image grid"
+                        aria-label="15 by 15 grid of images decoded from the latent plane; the arrow keys choose a cell, \
+                                    which is read out below"
+                        aria-describedby="grid-chosen"
+                        on:keydown=on_key
+                        on:focus=move |_| {
+                            focused.set(true);
+                            if chosen.get_untracked().is_none() {
+                                chosen.set(Some((GRID_SIZE / 2, GRID_SIZE / 2)));
+                            }
+                        }
+                        on:blur=move |_| focused.set(false)
                     ></canvas>
                     <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="840" height="840"></canvas>
                 </div>
@@ -117,6 +177,9 @@ pub fn GridView() -> impl IntoView {
                 </div>
             </div>
             <p class="axis-note">"Across: z₁; up: z₂. Each label gives z and p = Φ(z)."</p>
+            <p class="note" id="grid-chosen" data-testid="grid-chosen" aria-live="polite" class:hidden=move || chosen.get().is_none()>
+                {chosen_words}
+            </p>
             <div class="controls">
                 <label>
                     <input

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::core::artifacts::History;
 use crate::core::data::IMAGE_PIXELS;
-use crate::core::model::ModelKind;
+use crate::core::spec::ModelKind;
 use crate::core::plane::Space;
 use crate::web::canvas::ChartLine;
 use crate::web::plots::{Chart, ImageStrip, Images, LatentMapPlot, LossChart, Scatter};

@@ -1,5 +1,6 @@
 //! Interpolation between two tray items: a strip of decodes along a linear or
-//! spherical path, an animated morph, and the path drawn on the latent map.
+//! spherical path, an animated morph (still, until asked, for a visitor who asks for
+//! less motion), and the path drawn on the latent map.
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub fn InterpolationPanel() -> impl IntoView {
     let path_kind = RwSignal::new(Path::Linear);
     let frames = RwSignal::new(None::<Arc<Vec<f32>>>);
     let tick = RwSignal::new(0usize);
+    // The morph plays by itself unless the visitor asks for less motion; a button pauses it.
+    let playing = RwSignal::new(!crate::web::display::prefers_reduced_motion());
     let error = RwSignal::new(None::<String>);
     let decodes = NewestOnly::new();
 
@@ -75,7 +78,7 @@ pub fn InterpolationPanel() -> impl IntoView {
     leptos::task::spawn_local(async move {
         loop {
             TimeoutFuture::new(MORPH_FRAME_MILLIS).await;
-            if frames.try_with_untracked(Option::is_some) == Some(true) {
+            if frames.try_with_untracked(Option::is_some) == Some(true) && playing.get_untracked() {
                 tick.update(|t| *t = t.wrapping_add(1));
             } else if frames.try_with_untracked(|_| ()).is_none() {
                 break; // the panel is gone
@@ -141,7 +144,11 @@ pub fn InterpolationPanel() -> impl IntoView {
                 <canvas node_ref=strip id="interpolation-strip" class="strip" width="280" height="28"
                     aria-label="Images decoded along the path between the two items"></canvas>
                 <canvas node_ref=morph id="interpolation-morph" class="big-image" width="28" height="28"
-                    aria-label="The morph, animated"></canvas>
+                    aria-label="The morph: the strip's images in turn, forth and back"></canvas>
+                <button type="button" data-testid="morph-play" aria-pressed=move || playing.get().to_string()
+                    on:click=move |_| playing.update(|p| *p = !*p)>
+                    {move || if playing.get() { "Pause the morph" } else { "Play the morph" }}
+                </button>
             </div>
             <p class="caption">
                 "Linear walks the straight line between the two μ; spherical walks the great circle, which keeps the points at \

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::core::letters::{copies_per_drawing, LetterDrawing, LetterSet, MAX_FILE_BYTES, PRESET, SUGGESTED_PER_LETTER};
-use crate::core::model::Architecture;
+use crate::core::spec::Architecture;
 use crate::core::preprocess::{strokes_to_mnist, Stroke};
 use crate::web::canvas::{paint_images, save_bytes};
 use crate::web::lab_client::{store_letters, use_lab};

@@ -1,12 +1,13 @@
 //! The latent map: the shipped test-set encodings scattered over the plane, coloured
 //! by class, in z-space or p-space. Hovering previews the decode at the pointer;
-//! clicking pins it large (and moves the sliders there).
+//! clicking pins it large (and moves the sliders there). From the keyboard, the arrow keys
+//! move the pinned point and Escape unpins it.
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::PointerEvent;
 
-use crate::core::plane::{describe_point, ellipse_outline, Space};
+use crate::core::plane::{describe_point, ellipse_outline, nearest_point, step_point, Space, Step};
 use crate::web::canvas::{draw_path, paint_images, paint_scatter, tag_points, Marker, MarkerStyle};
 use crate::web::live::NewestOnly;
 use crate::web::plots::class_legend;
@@ -106,14 +107,7 @@ pub fn MapView() -> impl IntoView {
         let Some(z) = views.pinned.get_untracked() else { return };
         let Some(shown) = views.shown.get_untracked() else { return };
         let Ok(map) = shown.map.clone() else { return };
-        let nearest = map
-            .means
-            .chunks_exact(2)
-            .enumerate()
-            .map(|(i, m)| (i, (m[0] - z[0]).powi(2) + (m[1] - z[1]).powi(2)))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(i, _)| i);
-        let Some(index) = nearest else { return };
+        let Some(index) = nearest_point(&map.means, z) else { return };
         let session = for_tray.clone();
         leptos::task::spawn_local(async move {
             match session.test_image_item(&shown.name, index).await {
@@ -155,6 +149,39 @@ pub fn MapView() -> impl IntoView {
         Some((x / rect.width(), y / rect.height(), [z[0] as f32, z[1] as f32]))
     };
 
+    // Arrow keys move the pinned point (from the sliders' point when none is pinned) by a
+    // fiftieth of the picture, a tenth with Shift; Escape unpins.
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let Some(space) = views.shown.with_untracked(|s| s.as_ref().map(|s| space_of(s, which.get_untracked()))) else { return };
+        let key = ev.key();
+        if key == "Escape" && views.pinned.get_untracked().is_some() {
+            ev.prevent_default();
+            views.pinned.set(None);
+            return;
+        }
+        let Some(step) = Step::of_key(&key) else { return };
+        let from = views.pinned.get_untracked().or_else(|| match views.point.get_untracked()[..] {
+            [z1, z2] => Some([z1, z2]),
+            _ => None,
+        });
+        let Some(from) = from else { return };
+        ev.prevent_default();
+        let z = step_point(space, from, step, if ev.shift_key() { 0.1 } else { 0.02 });
+        views.pinned.set(Some(z));
+        views.point.set(z.to_vec());
+    };
+    // The pinned point in words: where it is, and the test image nearest it.
+    let pinned_nearest = move || {
+        let z = views.pinned.get()?;
+        views.shown.with(|s| {
+            let s = s.as_ref()?;
+            let map = s.map.as_ref().ok()?;
+            let index = nearest_point(&map.means, z)?;
+            let class = map.labels.get(index).and_then(|&l| s.manifest.class_names.get(usize::from(l)))?;
+            Some(format!("The nearest test image is #{index}, a {class}."))
+        })
+    };
+
     let legend = move || views.shown.with(|s| s.as_ref().map(|s| class_legend(&s.manifest.class_names)));
     let map_note = move || {
         views.shown.with(|s| {
@@ -187,7 +214,14 @@ pub fn MapView() -> impl IntoView {
                     class="latent-map"
                     width="560"
                     height="560"
-                    aria-label="Scatter plot of encoded test images; hover to preview a decode, click to pin it"
+                    tabindex="0"
+                    role="application"
+                    aria-roledescription="latent map"
+                    aria-label="Scatter plot of the test images' encodings, coloured by class; hover to preview a decode, \
+                                click to pin it; from the keyboard, the arrow keys move a pinned point (Shift: larger steps) \
+                                and Escape unpins it"
+                    aria-describedby="pinned-words"
+                    on:keydown=on_key
                     on:pointermove=move |ev| hover.set(locate(&ev))
                     on:pointerleave=move |_| hover.set(None)
                     on:click=move |ev: web_sys::MouseEvent| {
@@ -223,8 +257,12 @@ pub fn MapView() -> impl IntoView {
             <div class="pinned" class:hidden=move || views.pinned.get().is_none()>
                 <canvas node_ref=pinned_canvas id="pinned-decode" class="pinned-image" width="28" height="28"></canvas>
                 <p>
-                    "Pinned at z = "
-                    <span data-testid="pinned-z">{move || views.pinned.get().map(|z| describe_point(&z, 2)).unwrap_or_default()}</span>
+                    <span id="pinned-words" aria-live="polite">
+                        "Pinned at z = "
+                        <span data-testid="pinned-z">{move || views.pinned.get().map(|z| describe_point(&z, 2)).unwrap_or_default()}</span>
+                        ". "
+                        <span data-testid="pinned-nearest">{pinned_nearest}</span>
+                    </span>
                     <br />
                     <button type="button" on:click=move |_| views.pinned.set(None)>"Unpin"</button>
                     " "

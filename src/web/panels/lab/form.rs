@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::core::catalogue::{DatasetId, ShippedModel};
-use crate::core::model::{Architecture, ModelKind};
+use crate::core::spec::{Architecture, ModelKind};
 use crate::lab::{LabSettings, BATCH_RANGE, LATENT_SIZES, LETTERS_DATA};
 use crate::web::lab_client::use_lab;
 

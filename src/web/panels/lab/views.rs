@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::{evaluated, evaluation_images, Scrub};
 use crate::core::data::IMAGE_PIXELS;
 use crate::core::letters::nearest_neighbour_agreement;
-use crate::core::model::ModelKind;
+use crate::core::spec::ModelKind;
 use crate::core::plane::Space;
 use crate::lab::HELDOUT_LOSS_IMAGES;
 use crate::web::canvas::ChartLine;
