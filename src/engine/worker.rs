@@ -27,11 +27,12 @@ use crate::core::model::{Vae, MODEL_SIDE};
 use crate::core::weights::{self, Manifest};
 use crate::engine::{FromEngine, StartedBackend, ToEngine};
 
-/// Convolutional decodes per batch on the CPU backend (~1.3 ms each in release): a batch
-/// is the longest a newer request waits.
-const DECODES_PER_CPU_BATCH: usize = 24;
+/// Convolutional decodes per batch on the CPU backend (~1.3 ms each in release). A batch
+/// is the longest a newer request waits: a slider's point, asked for while the traversal
+/// strip of the previous position is being decoded, waits for one batch of it, not all.
+const DECODES_PER_CPU_BATCH: usize = 4;
 /// Convolutional encodes per batch on the CPU backend: ~0.4 ms each.
-const ENCODES_PER_CPU_BATCH: usize = 96;
+const ENCODES_PER_CPU_BATCH: usize = 16;
 /// Points or images per batch on a GPU (the 225-point grid in one).
 const GPU_BATCH: usize = 256;
 

@@ -99,6 +99,16 @@ pub fn App() -> impl IntoView {
         }
     });
 
+    // The panels below the plane views mount in groups, a frame apart, after the page's
+    // frame: one long task at start-up becomes a few short ones.
+    let mounted = RwSignal::new(0u8);
+    spawn_local(async move {
+        for group in 1..=4 {
+            next_frame().await;
+            mounted.set(group);
+        }
+    });
+
     let planar = move || views.shown.with(|s| s.as_ref().is_some_and(Shown::is_planar));
     let has_model = move || views.shown.with(Option::is_some);
     let first_load = move || !has_model() && page.requests_first_paint_model();
@@ -137,21 +147,29 @@ pub fn App() -> impl IntoView {
                 </div>
             </div>
             <div class:hidden=move || !has_model()>
-                <div class="two-up">
-                    <SliderPanel />
-                    <SamplesPanel />
-                </div>
-                <TraversalPanel />
-                <div class="two-up">
-                    <DrawPanel />
-                    <TrayPanel />
-                </div>
-                <InterpolationPanel />
-                <ComparePanel pair=AUTOENCODER_VS_VAE />
-                <ComparePanel pair=DENSE_VS_CONVOLUTIONAL />
-                <HistoryPanel />
-                <LettersPanel />
-                <LabPanel />
+                <Show when=move || (mounted.get() >= 1)>
+                    <div class="two-up">
+                        <SliderPanel />
+                        <SamplesPanel />
+                    </div>
+                    <TraversalPanel />
+                </Show>
+                <Show when=move || (mounted.get() >= 2)>
+                    <div class="two-up">
+                        <DrawPanel />
+                        <TrayPanel />
+                    </div>
+                    <InterpolationPanel />
+                </Show>
+                <Show when=move || (mounted.get() >= 3)>
+                    <ComparePanel pair=AUTOENCODER_VS_VAE />
+                    <ComparePanel pair=DENSE_VS_CONVOLUTIONAL />
+                    <HistoryPanel />
+                </Show>
+                <Show when=move || (mounted.get() >= 4)>
+                    <LettersPanel />
+                    <LabPanel />
+                </Show>
             </div>
         </main>
     }

@@ -46,11 +46,16 @@ struct WorkerInner {
 }
 
 impl EngineWorker {
-    /// Takes over the worker the HTML started (see www/index.html), with what it said so
-    /// far, or starts one.
+    /// Takes over the worker the HTML starts (see www/index.html; asked to start now if it
+    /// has not yet), with what it said so far; or starts one.
     pub fn spawn() -> Result<Self, String> {
         let get = |target: &JsValue, key: &str| Reflect::get(target, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
         let started_early = get(&js_sys::global(), "latentlabEngine");
+        if let Some(early) = &started_early {
+            if let Some(start) = get(early, "start").and_then(|f| f.dyn_into::<Function>().ok()) {
+                let _ = start.call0(early);
+            }
+        }
         let worker = match started_early.as_ref().and_then(|early| get(early, "worker")) {
             Some(worker) => worker.unchecked_into::<Worker>(),
             None => Worker::new(WORKER_URL).map_err(|e| format!("the model engine could not start: {e:?}"))?,

@@ -69,9 +69,9 @@ pub fn start() {
     if let Err(error) = api::install(&session, &lab) {
         web_sys::console::error_2(&"latentlab: could not install window.latentlab".into(), &error);
     }
-    // The static first paint (www/index.html) goes in the task that mounts the page, so
-    // the browser never paints both; its picture moves into the live grid until that is
-    // drawn.
+    // The static first paint (www/index.html, painted before this wasm is fetched) goes in
+    // the task that mounts the page, so the browser never paints both; its picture moves
+    // into the live grid until that is drawn.
     if let Some(first_paint) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("first-paint")) {
         if let Ok(Some(picture)) = first_paint.query_selector("img") {
             picture.remove();

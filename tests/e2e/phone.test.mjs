@@ -59,7 +59,10 @@ describe('the page on a phone (390×844, touch)', () => {
       await session.goto(`${site.url}?backend=cpu&model=mnist-vae-2d`);
       await session.run('await window.latentlab.ready;');
       await session.run('document.getElementById("letters-pad").scrollIntoView({ block: "center" });');
-      await session.touchStroke('#letters-pad', [[-30, 45], [0, -50], [30, 45]]);
+      // An A's two legs, as a finger draws them (point by point).
+      const legs = Array.from({ length: 21 }, (_, i) => (i <= 10 ? [-30 + 3 * i, 45 - 9.5 * i] : [3 * (i - 10), -50 + 9.5 * (i - 10)]));
+      await session.touchStroke('#letters-pad', legs);
+      await waitFor(session, '!document.querySelector("[data-testid=letters-add]").disabled', 'the stroke taken by the letters pad');
       await session.tap('[data-testid=letters-add]');
       await waitFor(session, 'document.querySelectorAll("[data-testid=letter-card]").length === 1', 'the touch letter in the list');
       await fitsTheScreen(session, 'the letters workshop');
