@@ -108,6 +108,7 @@ pub fn App() -> impl IntoView {
             mounted.set(group);
         }
     });
+    let group_mounted = move |group: u8| move || mounted.get() >= group;
 
     let planar = move || views.shown.with(|s| s.as_ref().is_some_and(Shown::is_planar));
     let has_model = move || views.shown.with(Option::is_some);
@@ -147,26 +148,26 @@ pub fn App() -> impl IntoView {
                 </div>
             </div>
             <div class:hidden=move || !has_model()>
-                <Show when=move || (mounted.get() >= 1)>
+                <Show when=group_mounted(1)>
                     <div class="two-up">
                         <SliderPanel />
                         <SamplesPanel />
                     </div>
                     <TraversalPanel />
                 </Show>
-                <Show when=move || (mounted.get() >= 2)>
+                <Show when=group_mounted(2)>
                     <div class="two-up">
                         <DrawPanel />
                         <TrayPanel />
                     </div>
                     <InterpolationPanel />
                 </Show>
-                <Show when=move || (mounted.get() >= 3)>
+                <Show when=group_mounted(3)>
                     <ComparePanel pair=AUTOENCODER_VS_VAE />
                     <ComparePanel pair=DENSE_VS_CONVOLUTIONAL />
                     <HistoryPanel />
                 </Show>
-                <Show when=move || (mounted.get() >= 4)>
+                <Show when=group_mounted(4)>
                     <LettersPanel />
                     <LabPanel />
                 </Show>
