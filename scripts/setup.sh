@@ -22,6 +22,7 @@ command -v cc >/dev/null || apt_packages+=(build-essential)
 command -v pkg-config >/dev/null || apt_packages+=(pkg-config)
 if $want_test_tools; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
+  command -v firefox-esr >/dev/null || apt_packages+=(firefox-esr)
 fi
 if $want_bench_tools; then
   [[ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]] || apt_packages+=(mesa-vulkan-drivers libvulkan1)
@@ -52,8 +53,15 @@ if [[ "$(trunk --version 2>/dev/null | cut -d' ' -f2)" != "$TRUNK_VERSION" ]]; t
   cargo install trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
-if [[ ! -x tools/node_modules/.bin/wasm-opt || ! -f tools/node_modules/playwright-core/package.json || ! -f tools/node_modules/axe-core/axe.min.js ]]; then
-  say "installing wasm-opt, playwright-core and axe-core (npm, pinned in tools/package-lock.json)"
+# Every npm tool at the version tools/package.json pins (wasm-opt, the browser drivers, axe-core).
+tools_installed() {
+  node -e 'const want = require("./tools/package.json").devDependencies;
+    for (const [name, version] of Object.entries(want)) {
+      try { if (require(`./tools/node_modules/${name}/package.json`).version !== version) process.exit(1); } catch { process.exit(1); }
+    }'
+}
+if ! tools_installed; then
+  say "installing wasm-opt, playwright-core, puppeteer-core and axe-core (npm, pinned in tools/package-lock.json)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

@@ -1,14 +1,24 @@
 //! The page's address: `?model=NAME&z=0.5,-1.2&backend=cpu&lab-…`. The model, the
 //! sliders' latent point and the lab's run settings live there, so a view can be shared.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
+use gloo_timers::callback::Timeout;
+
+use crate::browser::clock::now_millis;
 use crate::core::catalogue::ShippedModel;
 use crate::core::plane::format_point;
+
+/// The least time between two rewrites of the address. Chromium ignores a page's history
+/// changes for a while once they come faster than 200 in 10 s, as a dragged slider's would:
+/// rewrites closer than this wait, and the last of them is written.
+const LEAST_GAP_MS: f64 = 60.0;
 
 thread_local! {
     /// The `model=…&z=…` part and the `lab-…` part, as last recorded.
     static PARTS: RefCell<(String, Option<String>)> = RefCell::new((String::new(), lab_part_of_address()));
+    static LAST_WRITTEN_AT: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
+    static WRITE_WAITING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The lab's parameters as the address has them at start.
@@ -39,16 +49,36 @@ pub fn record(model: &str, z: &[f32]) {
         }
     }
     PARTS.with(|parts| parts.borrow_mut().0 = part);
-    write_address();
+    write_address_soon();
 }
 
 /// Records the lab's run settings (`lab-…` parameters), or removes them.
 pub fn record_lab(query: Option<&str>) {
     PARTS.with(|parts| parts.borrow_mut().1 = query.map(str::to_string));
-    write_address();
+    write_address_soon();
+}
+
+/// Writes the recorded parts now, or, within [`LEAST_GAP_MS`] of the last write, once that
+/// gap has passed (a write already waiting will write the newest parts).
+fn write_address_soon() {
+    if WRITE_WAITING.with(Cell::get) {
+        return;
+    }
+    let wait = LAST_WRITTEN_AT.with(Cell::get) + LEAST_GAP_MS - now_millis();
+    if wait <= 0.0 {
+        write_address();
+        return;
+    }
+    WRITE_WAITING.with(|waiting| waiting.set(true));
+    Timeout::new(wait.ceil() as u32, || {
+        WRITE_WAITING.with(|waiting| waiting.set(false));
+        write_address();
+    })
+    .forget();
 }
 
 fn write_address() {
+    LAST_WRITTEN_AT.with(|at| at.set(now_millis()));
     let Some(window) = web_sys::window() else { return };
     let (view, lab) = PARTS.with(|parts| parts.borrow().clone());
     let mut pieces: Vec<String> = Vec::new();

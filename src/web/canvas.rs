@@ -6,9 +6,12 @@
 //! units their view gives them (the canvas's `width` and `height`) on a backing store with
 //! a pixel for every device pixel, so they stay sharp on high-DPI screens and when zoomed.
 
+use std::sync::Arc;
+
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
+use crate::core::artifacts::LatentMap;
 use crate::core::spec::IMAGE_SIDE;
 use crate::core::mosaic::tile_greyscale;
 use crate::core::plane::Space;
@@ -115,11 +118,92 @@ pub fn paint_scatter(
     transparent: bool,
 ) -> Result<(), String> {
     let (ctx, width, height) = crisp_context(canvas)?;
+    paint_points(&ctx, space, means, labels, width, height, transparent);
+    draw_markers(&ctx, space, markers, width, height);
+    Ok(())
+}
+
+/// A scatter plot whose points are painted once into a canvas of their own and copied in
+/// under the markers at each repaint: a slider move redraws a ring, not thousands of points.
+#[derive(Default)]
+pub struct ScatterLayer {
+    painted: Option<PaintedLayer>,
+}
+
+struct PaintedLayer {
+    /// Held, not only compared: a freed map's memory could hold the next map's points.
+    map: Option<Arc<LatentMap>>,
+    space: Space,
+    transparent: bool,
+    backing: (u32, u32),
+    layer: HtmlCanvasElement,
+}
+
+impl ScatterLayer {
+    /// [`paint_scatter`] of `map`'s points (none without a map), repainting the points only
+    /// when the map, the space or the canvas's backing size changed.
+    pub fn paint(
+        &mut self,
+        canvas: &HtmlCanvasElement,
+        space: Space,
+        map: Option<&Arc<LatentMap>>,
+        markers: &[Marker],
+        transparent: bool,
+    ) -> Result<(), String> {
+        let (ctx, width, height) = crisp_context(canvas)?;
+        let backing = (canvas.width(), canvas.height());
+        let fresh = self.painted.as_ref().is_some_and(|painted| {
+            painted.space == space
+                && painted.transparent == transparent
+                && painted.backing == backing
+                && match (&painted.map, map) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        });
+        if !fresh {
+            let layer = match self.painted.take() {
+                Some(painted) => painted.layer,
+                None => web_sys::window()
+                    .and_then(|window| window.document())
+                    .and_then(|document| document.create_element("canvas").ok())
+                    .and_then(|element| element.dyn_into::<HtmlCanvasElement>().ok())
+                    .ok_or("could not make a canvas for the plot's points")?,
+            };
+            layer.set_width(backing.0);
+            layer.set_height(backing.1);
+            let layer_ctx = context(&layer)?;
+            let _ = layer_ctx.set_transform(f64::from(backing.0) / width, 0.0, 0.0, f64::from(backing.1) / height, 0.0, 0.0);
+            let (means, labels) = map.map_or((&[][..], &[][..]), |map| (map.means.as_slice(), map.labels.as_slice()));
+            paint_points(&layer_ctx, space, means, labels, width, height, transparent);
+            self.painted = Some(PaintedLayer { map: map.cloned(), space, transparent, backing, layer });
+        }
+        let Some(painted) = &self.painted else { return Ok(()) };
+        ctx.clear_rect(0.0, 0.0, width, height);
+        ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&painted.layer, 0.0, 0.0, width, height)
+            .map_err(|e| format!("could not paint the plot: {e:?}"))?;
+        draw_markers(&ctx, space, markers, width, height);
+        Ok(())
+    }
+}
+
+/// Clears the context's `width` × `height` and scatters the points on it (on the page's
+/// background with axes, unless `transparent`).
+fn paint_points(
+    ctx: &CanvasRenderingContext2d,
+    space: Space,
+    means: &[f32],
+    labels: &[u8],
+    width: f64,
+    height: f64,
+    transparent: bool,
+) {
     ctx.clear_rect(0.0, 0.0, width, height);
     if !transparent {
         ctx.set_fill_style_str("#0b0d10");
         ctx.fill_rect(0.0, 0.0, width, height);
-        draw_axes(&ctx, space, width, height);
+        draw_axes(ctx, space, width, height);
     }
     // A few points (a person's drawings) as large discs; thousands as small squares.
     let count = labels.len().min(means.len() / 2);
@@ -141,10 +225,12 @@ pub fn paint_scatter(
         }
     }
     ctx.set_global_alpha(1.0);
+}
+
+fn draw_markers(ctx: &CanvasRenderingContext2d, space: Space, markers: &[Marker], width: f64, height: f64) {
     for marker in markers {
-        draw_marker(&ctx, space, marker, width, height);
+        draw_marker(ctx, space, marker, width, height);
     }
-    Ok(())
 }
 
 fn draw_axes(ctx: &CanvasRenderingContext2d, space: Space, width: f64, height: f64) {

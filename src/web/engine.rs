@@ -196,6 +196,10 @@ impl EngineWorker {
     /// The engine is gone: every waiting request fails with `why`, and so will later ones.
     fn stop(&self, why: String) {
         web_sys::console::error_1(&format!("latentlab: {why}").into());
+        crate::web::show_stopped(&format!(
+            "The model engine stopped ({why}): the views cannot draw until it starts again. \
+             Reloading the page starts it afresh: your letters are kept, a lab run is not (download it first). "
+        ));
         *self.inner.stopped.borrow_mut() = Some(why.clone());
         let pending: Vec<_> = self.inner.pending.borrow_mut().drain().collect();
         for (_, (_, reject)) in pending {

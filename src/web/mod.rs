@@ -20,8 +20,16 @@ mod tasks;
 use leptos::prelude::*;
 
 /// After a panic the page's wasm cannot be trusted: say so on the page, with a way back.
-/// Plain DOM calls, since the reactive UI may be what broke.
 fn show_internal_error(what: &str) {
+    show_stopped(&format!(
+        "latentlab hit an internal error and stopped working ({what}). Reloading the page starts it afresh. "
+    ));
+}
+
+/// Says at the top of the page that something it needs stopped (`sentence`), with a button
+/// that reloads the page. Plain DOM calls, since the reactive UI may be what broke; the
+/// first such message stays.
+pub(crate) fn show_stopped(sentence: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let Some(body) = document.body() else { return };
     if document.get_element_by_id("internal-error").is_some() {
@@ -31,9 +39,7 @@ fn show_internal_error(what: &str) {
     banner.set_id("internal-error");
     let _ = banner.set_attribute("role", "alert");
     let _ = banner.set_attribute("class", "internal-error");
-    banner.set_text_content(Some(&format!(
-        "latentlab hit an internal error and stopped working ({what}). Reloading the page starts it afresh. "
-    )));
+    banner.set_text_content(Some(sentence));
     if let Ok(button) = document.create_element("button") {
         button.set_text_content(Some("Reload the page"));
         gloo_events::EventListener::new(&button, "click", |_| {
@@ -46,10 +52,6 @@ fn show_internal_error(what: &str) {
     }
     let _ = body.prepend_with_node_1(&banner);
 }
-
-
-
-
 
 /// Entry point of the wasm binary.
 pub fn start() {

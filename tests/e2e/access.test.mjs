@@ -128,6 +128,43 @@ describe('accessibility (axe-core, WCAG 2 A/AA) on every view', () => {
     }
   });
 
+  test('Tab reaches every control on the page, each with a visible focus', async () => {
+    const session = await open();
+    try {
+      await session.goto(`${site.url}?backend=cpu&model=mnist-vae-2d`);
+      await session.run('await window.latentlab.ready;');
+      // Two tray items, so that the interpolation's controls are on show too.
+      await session.click('[data-testid=tray-random]');
+      await session.click('[data-testid=tray-random]');
+      await waitFor(session, 'document.querySelectorAll("[data-testid=tray-item]").length >= 2', 'two tray items');
+      // Every control a person could use: shown, enabled, not taken out of the tab order.
+      const controls = await session.run(`
+        const all = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')];
+        const usable = all.filter((e) => !e.disabled && e.tabIndex >= 0 && e.checkVisibility({ visibilityProperty: true }));
+        usable.forEach((e, i) => { e.dataset.control = String(i); });
+        return usable.map((e) => e.id || e.dataset.testid || e.textContent.trim().slice(0, 30) || e.outerHTML.slice(0, 60));`);
+      assert.ok(controls.length > 40, `${controls.length} controls found`);
+      const reached = new Map();
+      await session.run('document.activeElement?.blur(); window.scrollTo(0, 0);');
+      for (let presses = 0; presses < controls.length + 60 && reached.size < controls.length; presses++) {
+        await session.page.keyboard.press('Tab');
+        const focused = await session.run(`const e = document.activeElement;
+          if (!e || e === document.body) return null;
+          const s = getComputedStyle(e);
+          const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || s.boxShadow !== 'none';
+          return { control: e.dataset.control ?? null, ring, what: e.id || e.dataset.testid || e.tagName };`);
+        if (!focused?.control) continue;
+        reached.set(focused.control, focused);
+      }
+      const missed = controls.filter((_, i) => !reached.has(String(i)));
+      assert.deepEqual(missed, [], 'controls that Tab never reaches');
+      const unringed = [...reached.values()].filter((f) => !f.ring).map((f) => f.what);
+      assert.deepEqual(unringed, [], 'controls that show no focus when reached by Tab');
+    } finally {
+      await session.close();
+    }
+  });
+
   test('with reduced motion asked for, the morph stands still until played', async () => {
     const session = await open();
     try {

@@ -1,5 +1,7 @@
 // Headless Chromium for the browser tests and the benchmark, driven by playwright-core
 // (pinned in tools/package.json): it launches Debian's own chromium and downloads no browser.
+// Headless Firefox (Debian's firefox-esr) for the second-engine tests, driven by
+// puppeteer-core over WebDriver BiDi: Playwright drives only its own patched Firefox.
 //
 // Every page records what went wrong in it that no test asked for: uncaught errors, unhandled
 // promise rejections, a wasm panic printed to the console, a crashed renderer. `checkPages`
@@ -11,12 +13,14 @@ import { join } from 'node:path';
 import { REPO } from './site.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BINARY ?? '/usr/bin/chromium';
+export const FIREFOX = process.env.FIREFOX_BINARY ?? '/usr/bin/firefox-esr';
 
-const TOOLS = join(REPO, 'tools', 'node_modules', 'playwright-core');
-if (!existsSync(TOOLS)) {
-  throw new Error('playwright-core is missing: run scripts/setup.sh --test (it installs tools/package.json)');
-}
-const { chromium } = createRequire(import.meta.url)(TOOLS);
+const tool = (name) => {
+  const path = join(REPO, 'tools', 'node_modules', name);
+  if (!existsSync(path)) throw new Error(`${name} is missing: run scripts/setup.sh --test (it installs tools/package.json)`);
+  return createRequire(import.meta.url)(path);
+};
+const { chromium } = tool('playwright-core');
 
 /** What the console says when the wasm panics or traps. */
 const PANIC = /panicked at|RuntimeError: unreachable|internal error/i;
@@ -40,6 +44,27 @@ export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleF
   const context = await browser.newContext({ ...screen, acceptDownloads: true, bypassCSP });
   const page = await context.newPage();
   const session = new Session(browser, page);
+  opened.push(session);
+  return session;
+}
+
+/**
+ * Opens a fresh headless Firefox with one 1280×800 page, as a Session with the same methods
+ * (but the DevTools-protocol ones: touch input, downloads). Its WebGPU is switched on where
+ * the build has it; without an adapter the page takes the CPU path, as it says.
+ */
+export async function openFirefox() {
+  const puppeteer = tool('puppeteer-core');
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    defaultViewport: { width: 1280, height: 800 },
+    protocolTimeout: 240000,
+    extraPrefsFirefox: { 'dom.webgpu.enabled': true },
+  });
+  const page = await browser.newPage();
+  const session = new FirefoxSession(browser, page);
   opened.push(session);
   return session;
 }
@@ -212,5 +237,29 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     await this.browser.close();
+  }
+}
+
+/** A Session on puppeteer-core's page, whose API differs from Playwright's in these. */
+class FirefoxSession extends Session {
+  async click(css) {
+    const element = await this.page.waitForSelector(css, { visible: true, timeout: 30000 });
+    await element.click();
+  }
+
+  async centreOf(css) {
+    const element = await this.page.waitForSelector(css, { timeout: 30000 });
+    await element.scrollIntoView();
+    const box = await element.boundingBox();
+    if (!box) throw new Error(`${css} is not shown`);
+    return [box.x + box.width / 2, box.y + box.height / 2];
+  }
+
+  async screenshot(options = {}) {
+    return Buffer.from(await this.page.screenshot(options));
+  }
+
+  setViewport(width, height) {
+    return this.page.setViewport({ width, height });
   }
 }

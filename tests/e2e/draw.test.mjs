@@ -8,6 +8,7 @@ import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
 import { buildSite, REPO, saveScreenshot } from './site.mjs';
 import { decode, mean, meanAbsDiff, readCanvas, tiles, waitFor, waitForModel } from './page.mjs';
+import { ring } from './drawings.mjs';
 
 const DATA = process.env.LATENTLAB_DATA ?? join(REPO, '..', 'shared', 'data');
 const TOLERANCE = 2 / 255;
@@ -27,7 +28,6 @@ function stroke(session, points) {
   return session.stroke('#draw-pad', points);
 }
 
-const ring = (rx, ry, n = 24) => Array.from({ length: n + 1 }, (_, i) => [rx * Math.sin((2 * Math.PI * i) / n), -ry * Math.cos((2 * Math.PI * i) / n)]);
 const MESSAGE = 'document.querySelector("[data-testid=draw-message]")?.textContent';
 const MU = 'document.querySelector("[data-testid=draw-mu]")?.textContent';
 

@@ -4,10 +4,23 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPages, openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
-import { saveScreenshot } from './site.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { recordWorkers, saveScreenshot } from './site.mjs';
 import { decode, waitFor } from './page.mjs';
 
 const site = useSite('/errors/');
+// The same site, with an engine worker that throws, uncaught, when the page posts
+// "test:throw" to it (the worker's own code never sees that message).
+const throwingSite = useSite('/engine-error/', (root) => ({
+  'engine-worker_loader.js': Buffer.from(`
+    self.addEventListener('message', (event) => {
+      if (event.data !== 'test:throw') return;
+      event.stopImmediatePropagation();
+      setTimeout(() => { throw new Error('a deliberate engine error'); });
+    });
+    ${readFileSync(join(root, 'engine-worker_loader.js'), 'utf8')}`),
+}));
 
 async function open() {
   const session = await openBrowser();
@@ -91,6 +104,29 @@ describe('errors in the page', () => {
       assert.ok(session.unexpectedErrors().some((e) => /a deliberate test panic/.test(e)), session.unexpectedErrors().join(' | '));
       session.expectError(/a deliberate test panic/);
 
+      await session.click('#internal-error button');
+      await session.page.waitForLoadState('load');
+      await session.run('await window.latentlab.ready;');
+      assert.equal(await session.run('return document.getElementById("internal-error");'), null);
+      const [pixels] = await decode(session, [[0.5, -0.5]]);
+      assert.ok(pixels.some((v) => v > 0.5), 'after the reload the page does not decode');
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('a model engine that stops says so at the top of the page, with a reload that brings it back', async () => {
+    const session = await openBrowser();
+    try {
+      await session.page.addInitScript(recordWorkers);
+      await session.goto(`${throwingSite.url}?backend=cpu&model=mnist-vae-2d`);
+      await session.run('await window.latentlab.ready;');
+      session.expectError(/a deliberate engine error|model engine/);
+      await session.run(`window.pageWorkers.find((w) => w.scriptURL.includes('engine-worker')).postMessage('test:throw');`);
+      const banner = await waitFor(session, 'document.getElementById("internal-error")?.textContent', 'the engine-stopped message');
+      assert.match(banner, /The model engine stopped .*Reloading the page starts it afresh/);
+      const refused = await session.run('try { await window.latentlab.decode([[0, 0]]); return "decoded"; } catch (e) { return e.message; }');
+      assert.match(refused, /model engine/);
       await session.click('#internal-error button');
       await session.page.waitForLoadState('load');
       await session.run('await window.latentlab.ready;');

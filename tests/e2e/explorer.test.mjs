@@ -181,7 +181,9 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       assert.ok(random[0].every((v) => Number.isFinite(v) && Math.abs(v) <= 3));
 
       // The address opens the same view elsewhere: same z, same pixels.
-      const search = await session.run('return location.search;');
+      const search = await waitFor(session, `(() => {
+        const z = (new URLSearchParams(location.search).get("z") ?? "").split(",").map(Number);
+        return ${JSON.stringify(random[0])}.every((v, d) => Math.abs(v - z[d]) < 0.006) && location.search; })()`, 'the address at the random point');
       const shown = await readCanvas(session, '#slider-decode');
       const other = await openBrowser({ webgpu: false });
       try {

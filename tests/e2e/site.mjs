@@ -52,12 +52,14 @@ export function deviceLosingLoader(root, loader) {
     ${readFileSync(join(root, loader), 'utf8')}`);
 }
 
-/** A page init script that keeps every Worker the page starts in `window.pageWorkers`. */
+/** A page init script that keeps every Worker the page starts in `window.pageWorkers`,
+ *  each with the address it was started from as `scriptURL`. */
 export function recordWorkers() {
   const Worker = window.Worker;
   window.Worker = class extends Worker {
     constructor(...args) {
       super(...args);
+      this.scriptURL = String(args[0]);
       (window.pageWorkers ??= []).push(this);
     }
   };

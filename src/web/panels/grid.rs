@@ -4,13 +4,14 @@
 //! nearest test image); Enter moves the sliders there.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 
 use crate::core::math::{default_latent_grid, linspace, normal_cdf, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
 use crate::core::plane::{describe_point, format_signed, nearest_point, step_cell, Space, Step};
-use crate::web::canvas::{outline_cell, paint_images, paint_scatter, save_png, Marker, MarkerStyle};
+use crate::web::canvas::{outline_cell, paint_images, save_png, Marker, MarkerStyle, ScatterLayer};
 use crate::web::state::{Page, Views};
 
 thread_local! {
@@ -66,14 +67,14 @@ pub fn GridView() -> impl IntoView {
         });
     });
 
+    let scatter = Rc::new(RefCell::new(ScatterLayer::default()));
     Effect::new(move |_| {
         let Some(canvas) = overlay_canvas.get() else { return };
         let show = overlay.get();
         let point = views.point.get();
         let pinned = views.pinned.get();
         views.shown.with(|shown| {
-            let Some(map) = shown.as_ref().and_then(|s| s.map.clone().ok()) else { return };
-            let (means, labels): (&[f32], &[u8]) = if show { (&map.means, &map.labels) } else { (&[], &[]) };
+            let Some(map) = shown.as_ref().and_then(|s| s.map.as_ref().ok()) else { return };
             let mut markers = Vec::new();
             if let [z1, z2] = point[..] {
                 markers.push(Marker { z: [z1, z2], style: MarkerStyle::Current });
@@ -81,7 +82,7 @@ pub fn GridView() -> impl IntoView {
             if let Some(z) = pinned {
                 markers.push(Marker { z, style: MarkerStyle::Pinned });
             }
-            error.set(paint_scatter(&canvas, Space::grid_p(), means, labels, &markers, true).err());
+            error.set(scatter.borrow_mut().paint(&canvas, Space::grid_p(), show.then_some(map), &markers, true).err());
         });
         if let (Some(cell), true) = (chosen.get(), focused.get()) {
             let _ = outline_cell(&canvas, cell, GRID_SIZE);

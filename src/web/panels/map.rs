@@ -3,12 +3,15 @@
 //! clicking pins it large (and moves the sliders there). From the keyboard, the arrow keys
 //! move the pinned point and Escape unpins it.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use web_sys::PointerEvent;
 
 use crate::core::plane::{describe_point, ellipse_outline, nearest_point, step_point, Space, Step};
-use crate::web::canvas::{draw_path, paint_images, paint_scatter, tag_points, Marker, MarkerStyle};
+use crate::web::canvas::{draw_path, paint_images, tag_points, Marker, MarkerStyle, ScatterLayer};
 use crate::web::live::NewestOnly;
 use crate::web::plots::class_legend;
 use crate::web::session::use_session;
@@ -38,6 +41,7 @@ pub fn MapView() -> impl IntoView {
     let hover = RwSignal::new(None::<(f64, f64, [f32; 2])>);
     let error = RwSignal::new(None::<String>);
 
+    let scatter = Rc::new(RefCell::new(ScatterLayer::default()));
     Effect::new(move |_| {
         let Some(canvas) = map_canvas.get() else { return };
         let which = which.get();
@@ -61,12 +65,8 @@ pub fn MapView() -> impl IntoView {
             if let Some(z) = pinned {
                 markers.push(Marker { z, style: MarkerStyle::Pinned });
             }
-            let (means, labels) = match &shown.map {
-                Ok(map) => (map.means.as_slice(), map.labels.as_slice()),
-                Err(_) => (&[][..], &[][..]),
-            };
             let space = space_of(shown, which);
-            error.set(paint_scatter(&canvas, space, means, labels, &markers, false).err());
+            error.set(scatter.borrow_mut().paint(&canvas, space, shown.map.as_ref().ok(), &markers, false).err());
             let as_plane = |z: &Vec<f32>| match z[..] {
                 [z1, z2] => Some([f64::from(z1), f64::from(z2)]),
                 _ => None,
