@@ -30,7 +30,9 @@ use crate::engine::{FromEngine, StartedBackend, ToEngine};
 /// Convolutional decodes per batch on the CPU backend (~1.3 ms each in release). A batch
 /// is the longest a newer request waits: a slider's point, asked for while the traversal
 /// strip of the previous position is being decoded, waits for one batch of it, not all.
-const DECODES_PER_CPU_BATCH: usize = 4;
+/// Two keep that wait near 3 ms (slider → frame p90 in the tests' build: 22–23.5 ms with
+/// four, 20.2 ms with two).
+const DECODES_PER_CPU_BATCH: usize = 2;
 /// Convolutional encodes per batch on the CPU backend: ~0.4 ms each.
 const ENCODES_PER_CPU_BATCH: usize = 16;
 /// Points or images per batch on a GPU (the 225-point grid in one).

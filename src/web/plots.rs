@@ -65,7 +65,7 @@ pub fn LatentMapPlot(
         let _ = paint_scatter(&canvas, scatter.window, &scatter.points, &scatter.labels, &[], false);
     });
     view! {
-        <canvas node_ref=canvas id=id class="history-map" class:hidden=hidden width="420" height="420"
+        <canvas role="img" node_ref=canvas id=id class="history-map" class:hidden=hidden width="420" height="420"
             aria-label=label></canvas>
     }
 }
@@ -88,7 +88,7 @@ pub fn ImageStrip(
         }
     });
     view! {
-        <canvas node_ref=canvas id=id class=class class:hidden=hidden width=width.to_string() height=height.to_string()
+        <canvas role="img" node_ref=canvas id=id class=class class:hidden=hidden width=width.to_string() height=height.to_string()
             aria-label=label></canvas>
     }
 }
@@ -101,6 +101,6 @@ pub fn LossChart(id: &'static str, #[prop(into)] chart: Signal<Option<Chart>>, #
         let _ = paint_loss_chart(&canvas, &chart.lines, chart.highlight, (&chart.ends.0, &chart.ends.1));
     });
     view! {
-        <canvas node_ref=canvas id=id class="loss-chart" width="420" height="200" aria-label=label></canvas>
+        <canvas role="img" node_ref=canvas id=id class="loss-chart" width="420" height="200" aria-label=label></canvas>
     }
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 use crate::core::artifacts::LatentMap;
 use crate::core::catalogue::DEFAULT_MODEL;
-use crate::core::plane::Space;
+use crate::core::plane::{nearest_point, Space};
 use crate::core::weights::Manifest;
 use crate::web::address;
 use crate::web::engine::LoadStep;
@@ -109,6 +109,14 @@ impl Shown {
 
     pub fn is_planar(&self) -> bool {
         self.latent() == 2
+    }
+
+    /// The test image whose μ on the shipped map lies nearest `z`: its index and its class.
+    pub fn nearest_test_image(&self, z: [f32; 2]) -> Option<(usize, &str)> {
+        let map = self.map.as_ref().ok()?;
+        let index = nearest_point(&map.means, z)?;
+        let class = map.labels.get(index).and_then(|&label| self.manifest.class_names.get(usize::from(label)))?;
+        Some((index, class.as_str()))
     }
 }
 

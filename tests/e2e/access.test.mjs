@@ -128,6 +128,29 @@ describe('accessibility (axe-core, WCAG 2 A/AA) on every view', () => {
     }
   });
 
+  test('every canvas says what it shows; the sliders\' image names its point and the class there', async () => {
+    const session = await open();
+    try {
+      await session.goto(`${site.url}?backend=cpu&model=mnist-vae-2d&z=0.5,-1`);
+      await session.run('await window.latentlab.ready;');
+      await session.click('[data-testid=tray-random]');
+      await session.click('[data-testid=tray-random]');
+      await waitFor(session, 'document.querySelectorAll("[data-testid=tray-item]").length >= 2', 'two tray items');
+      const unlabelled = await session.run(`return [...document.querySelectorAll('canvas')]
+        .filter((c) => !c.closest('[aria-hidden=true]'))
+        .filter((c) => !['img', 'application'].includes(c.getAttribute('role')) && !c.classList.contains('draw-pad')
+          || !(c.getAttribute('aria-label') ?? '').trim())
+        .map((c) => c.id || c.className);`);
+      assert.deepEqual(unlabelled, [], 'canvases with no text alternative');
+      const label = () => session.run('return document.getElementById("slider-decode").getAttribute("aria-label");');
+      assert.match(await label(), /the sliders' point z = \(0\.50, −1\.00\); the nearest test image there is a \d/);
+      await session.press('#slider-0', 'ArrowRight', 10);
+      await waitFor(session, 'document.getElementById("slider-decode").getAttribute("aria-label").includes("(0.60, −1.00)")', 'the label to follow the slider');
+    } finally {
+      await session.close();
+    }
+  });
+
   test('Tab reaches every control on the page, each with a visible focus', async () => {
     const session = await open();
     try {

@@ -29,6 +29,16 @@ async function open() {
   return session;
 }
 
+/** Clicks the banner's reload button: the page comes back without it, and decodes. */
+async function reloadFromBanner(session) {
+  await session.click('#internal-error button');
+  await session.page.waitForLoadState('load');
+  await session.run('await window.latentlab.ready;');
+  assert.equal(await session.run('return document.getElementById("internal-error");'), null);
+  const [pixels] = await decode(session, [[0.5, -0.5]]);
+  assert.ok(pixels.some((v) => v > 0.5), 'after the reload the page does not decode');
+}
+
 describe('errors in the page', () => {
   test('the page\'s security policy lets no injected string run as script', async () => {
     const session = await open();
@@ -104,12 +114,7 @@ describe('errors in the page', () => {
       assert.ok(session.unexpectedErrors().some((e) => /a deliberate test panic/.test(e)), session.unexpectedErrors().join(' | '));
       session.expectError(/a deliberate test panic/);
 
-      await session.click('#internal-error button');
-      await session.page.waitForLoadState('load');
-      await session.run('await window.latentlab.ready;');
-      assert.equal(await session.run('return document.getElementById("internal-error");'), null);
-      const [pixels] = await decode(session, [[0.5, -0.5]]);
-      assert.ok(pixels.some((v) => v > 0.5), 'after the reload the page does not decode');
+      await reloadFromBanner(session);
     } finally {
       await session.close();
     }
@@ -127,12 +132,7 @@ describe('errors in the page', () => {
       assert.match(banner, /The model engine stopped .*Reloading the page starts it afresh/);
       const refused = await session.run('try { await window.latentlab.decode([[0, 0]]); return "decoded"; } catch (e) { return e.message; }');
       assert.match(refused, /model engine/);
-      await session.click('#internal-error button');
-      await session.page.waitForLoadState('load');
-      await session.run('await window.latentlab.ready;');
-      assert.equal(await session.run('return document.getElementById("internal-error");'), null);
-      const [pixels] = await decode(session, [[0.5, -0.5]]);
-      assert.ok(pixels.some((v) => v > 0.5), 'after the reload the page does not decode');
+      await reloadFromBanner(session);
     } finally {
       await session.close();
     }

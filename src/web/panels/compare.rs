@@ -142,8 +142,10 @@ pub fn ComparePanel(pair: Pair) -> impl IntoView {
                         _ => None,
                     }}
                 </figcaption>
-                <canvas node_ref=canvases[2 * index] class="compare-map" data-testid=format!("{}-map-{index}", pair.id) width="420" height="420"></canvas>
-                <canvas node_ref=canvases[2 * index + 1] class="compare-grid" data-testid=format!("{}-grid-{index}", pair.id) width="420" height="420"></canvas>
+                <canvas node_ref=canvases[2 * index] class="compare-map" data-testid=format!("{}-map-{index}", pair.id) width="420" height="420"
+                    role="img" aria-label=format!("{title}: where the test set lands, coloured by class")></canvas>
+                <canvas node_ref=canvases[2 * index + 1] class="compare-grid" data-testid=format!("{}-grid-{index}", pair.id) width="420" height="420"
+                    role="img" aria-label=format!("{title}: the 15 by 15 grid of images decoded from its latent plane")></canvas>
             </figure>
         }
     };

@@ -131,15 +131,17 @@ pub fn DrawPanel() -> impl IntoView {
         <section class="panel draw-panel" aria-labelledby="draw-title">
             <h2 id="draw-title">"Draw, and see where it lands"</h2>
             <div class="draw-layout">
-                <StrokePad strokes=strokes on_stroke_end=encode_on_up id="draw-pad" label="Drawing pad" />
+                <StrokePad strokes=strokes on_stroke_end=encode_on_up id="draw-pad" label="Drawing pad: draw a digit with a mouse, a finger or a pen (from the keyboard, the tray below adds test images instead)" />
                 <div class="draw-results">
                     <div class="pair">
                         <figure>
-                            <canvas node_ref=input_canvas id="draw-input" class="small-image" width="28" height="28"></canvas>
+                            <canvas node_ref=input_canvas id="draw-input" class="small-image" width="28" height="28"
+                                role="img" aria-label="Your drawing as the model sees it, 28 by 28 pixels"></canvas>
                             <figcaption>"What the model sees (28×28)"</figcaption>
                         </figure>
                         <figure>
-                            <canvas node_ref=reconstruction_canvas id="draw-reconstruction" class="small-image" width="28" height="28"></canvas>
+                            <canvas node_ref=reconstruction_canvas id="draw-reconstruction" class="small-image" width="28" height="28"
+                                role="img" aria-label="The decoder's image of your drawing's μ"></canvas>
                             <figcaption>"Decoded from μ"</figcaption>
                         </figure>
                     </div>

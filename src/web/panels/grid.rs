@@ -10,7 +10,7 @@ use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
 
 use crate::core::math::{default_latent_grid, linspace, normal_cdf, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
-use crate::core::plane::{describe_point, format_signed, nearest_point, step_cell, Space, Step};
+use crate::core::plane::{describe_point, format_signed, step_cell, Space, Step};
 use crate::web::canvas::{outline_cell, paint_images, save_png, Marker, MarkerStyle, ScatterLayer};
 use crate::web::state::{Page, Views};
 
@@ -109,10 +109,7 @@ pub fn GridView() -> impl IntoView {
         let z = cell_point(cell);
         let p = z.map(|v| normal_cdf(f64::from(v)));
         let nearest = views.shown.with(|s| {
-            let s = s.as_ref()?;
-            let map = s.map.as_ref().ok()?;
-            let index = nearest_point(&map.means, z)?;
-            let class = map.labels.get(index).and_then(|&l| s.manifest.class_names.get(usize::from(l)))?;
+            let (_, class) = s.as_ref()?.nearest_test_image(z)?;
             Some(format!(" The nearest test image is a {class}."))
         });
         Some(format!(
@@ -171,7 +168,7 @@ pub fn GridView() -> impl IntoView {
                         }
                         on:blur=move |_| focused.set(false)
                     ></canvas>
-                    <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="840" height="840"></canvas>
+                    <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="840" height="840" aria-hidden="true"></canvas>
                 </div>
                 <div class="x-ticks" aria-hidden="true">
                     {LABELLED_CELLS.iter().map(|&cell| tick(cell, false)).collect_view()}

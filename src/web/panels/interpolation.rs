@@ -141,9 +141,9 @@ pub fn InterpolationPanel() -> impl IntoView {
                 }>"Save PNG"</button>
             </div>
             <div class="interpolation-views" class:hidden=move || !enough()>
-                <canvas node_ref=strip id="interpolation-strip" class="strip" width="280" height="28"
+                <canvas role="img" node_ref=strip id="interpolation-strip" class="strip" width="280" height="28"
                     aria-label="Images decoded along the path between the two items"></canvas>
-                <canvas node_ref=morph id="interpolation-morph" class="big-image" width="28" height="28"
+                <canvas role="img" node_ref=morph id="interpolation-morph" class="big-image" width="28" height="28"
                     aria-label="The morph: the strip's images in turn, forth and back"></canvas>
                 <button type="button" data-testid="morph-play" aria-pressed=move || playing.get().to_string()
                     on:click=move |_| playing.update(|p| *p = !*p)>

@@ -185,7 +185,7 @@ pub fn LettersPanel() -> impl IntoView {
                  give clearer clusters than the whole alphabet."
             </p>
             <div class="draw-layout">
-                <StrokePad strokes=strokes on_stroke_end=|| {} id="letters-pad" label="Letters pad" />
+                <StrokePad strokes=strokes on_stroke_end=|| {} id="letters-pad" label="Letters pad: draw one letter with a mouse, a finger or a pen, then label it and add it" />
                 <div class="letters-form">
                     <label>"This is the letter "
                         <input type="text" class="letter-label" data-testid="letters-label" maxlength="2" size="2"
@@ -262,7 +262,7 @@ fn LetterCard(
     };
     view! {
         <li class="letter-card" data-testid="letter-card">
-            <canvas node_ref=canvas class="small-image" width="28" height="28"
+            <canvas role="img" node_ref=canvas class="small-image" width="28" height="28"
                 aria-label=format!("Drawing {} of {label}", index + 1)></canvas>
             <input type="text" class="letter-label" data-testid="letter-label" maxlength="2" size="2"
                 aria-label=format!("Label of drawing {}", index + 1) prop:value=label.to_string() on:change=relabel />

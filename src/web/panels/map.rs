@@ -174,10 +174,7 @@ pub fn MapView() -> impl IntoView {
     let pinned_nearest = move || {
         let z = views.pinned.get()?;
         views.shown.with(|s| {
-            let s = s.as_ref()?;
-            let map = s.map.as_ref().ok()?;
-            let index = nearest_point(&map.means, z)?;
-            let class = map.labels.get(index).and_then(|&l| s.manifest.class_names.get(usize::from(l)))?;
+            let (index, class) = s.as_ref()?.nearest_test_image(z)?;
             Some(format!("The nearest test image is #{index}, a {class}."))
         })
     };
@@ -255,7 +252,11 @@ pub fn MapView() -> impl IntoView {
             <ul class="legend">{legend}</ul>
             {map_note}
             <div class="pinned" class:hidden=move || views.pinned.get().is_none()>
-                <canvas node_ref=pinned_canvas id="pinned-decode" class="pinned-image" width="28" height="28"></canvas>
+                <canvas node_ref=pinned_canvas id="pinned-decode" class="pinned-image" width="28" height="28" role="img"
+                    aria-label=move || match views.pinned.get() {
+                        Some(z) => format!("The decoder's image of the pinned point z = {}", describe_point(&z, 2)),
+                        None => "The decoder's image of the pinned point (none is pinned)".to_string(),
+                    }></canvas>
                 <p>
                     <span id="pinned-words" aria-live="polite">
                         "Pinned at z = "

@@ -67,7 +67,7 @@ pub fn SamplesPanel() -> impl IntoView {
     view! {
         <section class="panel samples-panel" aria-labelledby="samples-title">
             <h2 id="samples-title">"Samples from the prior"</h2>
-            <canvas node_ref=canvas id="prior-samples" class="samples" width="168" height="84"
+            <canvas role="img" node_ref=canvas id="prior-samples" class="samples" width="168" height="84"
                 aria-label="18 images decoded from random points of N(0, I)"></canvas>
             <ol class="sample-z">{captions}</ol>
             <div class="controls">

@@ -4,6 +4,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use crate::core::math::prior_sample;
+use crate::core::plane::describe_point;
 use crate::web::canvas::{paint_images, tag_points};
 use crate::web::live::NewestOnly;
 use crate::web::session::use_session;
@@ -87,12 +88,25 @@ pub fn SliderPanel() -> impl IntoView {
         }
     };
     let latent = move || views.shown.with(|s| s.as_ref().map_or(0, |s| s.latent()));
+    // What the image shows, for a screen reader: its point and, on a 2-D map, the class there.
+    let image_words = move || {
+        let z = views.point.get();
+        let nearest = match z[..] {
+            [z1, z2] => views.shown.with(|s| s.as_ref()?.nearest_test_image([z1, z2]).map(|(_, class)| class.to_string())),
+            _ => None,
+        };
+        let mut words = format!("The decoder's image of the sliders' point z = {}", describe_point(&z, 2));
+        if let Some(class) = nearest {
+            words.push_str(&format!("; the nearest test image there is a {class}"));
+        }
+        words
+    };
     view! {
         <section class="panel slider-panel" aria-labelledby="sliders-title">
             <h2 id="sliders-title">"Move through the latent space"</h2>
             <div class="slider-layout">
-                <canvas node_ref=canvas id="slider-decode" class="big-image" width="28" height="28"
-                    aria-label="The decoder's image of the sliders' point"></canvas>
+                <canvas node_ref=canvas id="slider-decode" class="big-image" width="28" height="28" role="img"
+                    aria-label=image_words></canvas>
                 <div class="sliders" class:many=move || { latent() > 4 }>
                     {move || (0..latent()).map(slider).collect_view()}
                 </div>

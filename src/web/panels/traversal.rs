@@ -95,7 +95,7 @@ pub fn TraversalPanel() -> impl IntoView {
                     }
                 }>"Save PNG"</button>
             </div>
-            <canvas node_ref=canvas id="traversal-strip" class="strip" width="308" height="28"
+            <canvas role="img" node_ref=canvas id="traversal-strip" class="strip" width="308" height="28"
                 aria-label="Images decoded as one latent dimension runs from −3 to +3"></canvas>
             <p class="caption">"From z = −3 (left) to +3 (right) in the chosen dimension; the others stay at the sliders' point."</p>
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}

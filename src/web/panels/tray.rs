@@ -101,7 +101,7 @@ pub fn TrayPanel() -> impl IntoView {
                     let more = if item.mu.len() > 3 { " …" } else { "" };
                     view! {
                         <li class="tray-item" data-testid="tray-item">
-                            <canvas class="thumbnail" data-item=id.to_string() width="28" height="28"></canvas>
+                            <canvas class="thumbnail" data-item=id.to_string() width="28" height="28" role="img" aria-label=item.label.clone()></canvas>
                             <span class="tray-label">{item.label.clone()}</span>
                             <span class="tray-numbers" title=describe_point(&item.mu, 3)>{format!("μ {mu}{more}")}<br />{sigma}</span>
                             <button type="button" aria-label=format!("Remove {}", item.label)
