@@ -1,4 +1,5 @@
 // Helpers that read what the page draws.
+import assert from 'node:assert/strict';
 
 /** Grey values (red channel / 255) of a canvas, with its size and its data-z tag. */
 export const READ_CANVAS = `
@@ -67,4 +68,17 @@ export async function waitForModel(session, name) {
     `${statusText}.startsWith("Ready: ${name}") && document.querySelector("[data-testid=model-line]")?.textContent.includes("${name}")`,
     `model ${name} to be shown`,
   );
+}
+
+/** The interpolation strip on show: ten points, whose end tiles are decode() of its end
+ *  points (within 2/255) and differ from each other. Returns the strip's points. */
+export async function checkStripEnds(session) {
+  const strip = await waitFor(session, 'JSON.parse(document.getElementById("interpolation-strip").dataset.z || "null")', 'the strip');
+  assert.equal(strip.length, 10);
+  const cells = tiles(await readCanvas(session, '#interpolation-strip'));
+  const [start, end] = await decode(session, [strip[0], strip[9]]);
+  assert.ok(meanAbsDiff(cells[0], start) < 2 / 255, 'the strip does not start at the first item');
+  assert.ok(meanAbsDiff(cells[9], end) < 2 / 255, 'the strip does not end at the second item');
+  assert.ok(meanAbsDiff(cells[0], cells[9]) > 0.02, 'the two ends look alike');
+  return strip;
 }
