@@ -163,6 +163,53 @@ impl LetterSet {
         Ok(())
     }
 
+    /// Joins two tabs' edits: this set's changes since `base` (additions, removals and
+    /// relabels) made on top of `theirs`, another tab's edit of the same `base`. A drawing
+    /// is known by its strokes. A set drawn on another pad or brush (a loaded file) is not
+    /// mixed with this one: the side that changed it wins.
+    pub fn merged(&self, base: &LetterSet, theirs: &LetterSet) -> LetterSet {
+        let same_pad = |a: &LetterSet, b: &LetterSet| a.pad == b.pad && a.brush == b.brush;
+        if !same_pad(self, base) {
+            return self.clone();
+        }
+        if !same_pad(theirs, base) {
+            return theirs.clone();
+        }
+        let count = |set: &LetterSet, strokes: &Vec<Stroke>| set.drawings.iter().filter(|d| &d.strokes == strokes).count();
+        let mut result = theirs.clone();
+        let mut handled: Vec<&Vec<Stroke>> = Vec::new();
+        for drawing in base.drawings.iter().chain(&self.drawings) {
+            let strokes = &drawing.strokes;
+            if handled.contains(&strokes) {
+                continue;
+            }
+            handled.push(strokes);
+            let (before, mine) = (count(base, strokes), count(self, strokes));
+            if mine < before {
+                for _ in mine..before {
+                    if let Some(at) = result.drawings.iter().position(|d| &d.strokes == strokes) {
+                        result.drawings.remove(at);
+                    }
+                }
+            } else if mine > before {
+                let label = drawing.label;
+                for _ in before..mine {
+                    result.drawings.push(LetterDrawing { label, strokes: strokes.clone() });
+                }
+            }
+            let label_in = |set: &LetterSet| set.drawings.iter().find(|d| &d.strokes == strokes).map(|d| d.label);
+            if let (Some(was), Some(now)) = (label_in(base), label_in(self)) {
+                if was != now {
+                    for d in result.drawings.iter_mut().filter(|d| &d.strokes == strokes) {
+                        d.label = now;
+                    }
+                }
+            }
+        }
+        result.drawings.truncate(MAX_DRAWINGS);
+        result
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
@@ -241,6 +288,42 @@ fn dedup_sorted(mut labels: Vec<char>) -> Vec<char> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn two_tabs_edits_of_one_set_are_joined() {
+        let stroke = |x: f32| vec![vec![[x, 10.0], [x + 40.0, 90.0], [x + 80.0, 20.0]]];
+        let mut base = LetterSet::new(280.0, 18.0);
+        base.add('A', stroke(10.0)).unwrap();
+        base.add('E', stroke(20.0)).unwrap();
+        base.add('I', stroke(30.0)).unwrap();
+        // This tab adds an O, drops the E and calls the I a U; the other adds a second A.
+        let mut mine = base.clone();
+        mine.add('O', stroke(40.0)).unwrap();
+        mine.remove(1);
+        mine.relabel(1, 'U').unwrap();
+        let mut theirs = base.clone();
+        theirs.add('A', stroke(50.0)).unwrap();
+        let joined = mine.merged(&base, &theirs);
+        let labels: Vec<char> = joined.drawings.iter().map(|d| d.label).collect();
+        assert_eq!(labels, vec!['A', 'U', 'A', 'O']);
+        // Joined again from either side, nothing changes.
+        assert_eq!(joined.merged(&joined, &joined), joined);
+        // The other tab, unchanged since its last write, takes the joined set as it is.
+        assert_eq!(theirs.merged(&theirs, &joined), joined);
+        // Unchanged here: theirs as it is.
+        assert_eq!(base.merged(&base, &theirs), theirs);
+    }
+
+    #[test]
+    fn a_set_from_another_pad_is_not_mixed_in() {
+        let mut base = LetterSet::new(280.0, 18.0);
+        base.add('A', vec![vec![[10.0, 10.0], [90.0, 90.0], [30.0, 60.0]]]).unwrap();
+        let loaded = LetterSet::new(200.0, 12.0);
+        let mut theirs = base.clone();
+        theirs.add('B', vec![vec![[20.0, 10.0], [90.0, 80.0], [40.0, 60.0]]]).unwrap();
+        assert_eq!(loaded.merged(&base, &theirs), loaded);
+        assert_eq!(base.merged(&base, &loaded), loaded);
+    }
+
     use super::*;
 
     fn bar() -> Vec<Stroke> {

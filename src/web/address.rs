@@ -38,11 +38,11 @@ pub fn query_param(name: &str) -> Option<String> {
 }
 
 /// Rewrites the address (without a new history entry) to show `model` and `z`,
-/// keeping any `backend` choice and the lab's settings. A model that is not shipped (from
-/// the lab) is not named: a link cannot bring it back.
-pub fn record(model: &str, z: &[f32]) {
+/// keeping any `backend` choice and the lab's settings. A model that is neither shipped nor
+/// `kept` in this browser is not named: a link cannot bring it back.
+pub fn record(model: &str, z: &[f32], kept: bool) {
     let mut part = String::new();
-    if ShippedModel::find(model).is_some() {
+    if kept || ShippedModel::find(model).is_some() {
         part = format!("model={model}");
         if !z.is_empty() {
             part.push_str(&format!("&z={}", format_point(z)));

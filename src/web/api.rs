@@ -108,6 +108,15 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
                 Reflect::set(&entry, &"manifest".into(), &js_sys::JSON::parse(&manifest)?)?;
                 list.push(&entry);
             }
+            for model in session.kept() {
+                let manifest = serde_json::to_string(&model.manifest).map_err(|e| js_error(e.to_string()))?;
+                let entry = Object::new();
+                Reflect::set(&entry, &"name".into(), &model.name().into())?;
+                Reflect::set(&entry, &"title".into(), &model.title.as_str().into())?;
+                Reflect::set(&entry, &"kept".into(), &true.into())?;
+                Reflect::set(&entry, &"manifest".into(), &js_sys::JSON::parse(&manifest)?)?;
+                list.push(&entry);
+            }
             Ok(list.into())
         })
     });
@@ -115,11 +124,11 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
 
     let for_use = session.clone();
     let use_model = Closure::<dyn Fn(JsValue) -> Promise>::new(move |name: JsValue| match name.as_string() {
-        Some(name) if ShippedModel::find(&name).is_some() => for_use.request(name),
+        Some(name) if ShippedModel::find(&name).is_some() || for_use.is_kept(&name) => for_use.request(name),
         _ => {
             let known: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
             Promise::reject(&js_error(format!(
-                "use(name) takes the name of a shipped model: {}",
+                "use(name) takes the name of a shipped model ({}) or of one kept in this browser (latentlab.models() lists them)",
                 known.join(", ")
             )))
         }
@@ -171,7 +180,7 @@ fn lab_api(lab: &Lab) -> Result<Object, JsValue> {
         }
     });
     Reflect::set(&api, &"step".into(), &step.into_js_value())?;
-    let calls: [(&str, fn(&Lab) -> Promise); 3] = [("pause", Lab::pause), ("reset", Lab::reset), ("use", Lab::use_model)];
+    let calls: [(&str, fn(&Lab) -> Promise); 4] = [("play", Lab::play), ("pause", Lab::pause), ("reset", Lab::reset), ("use", Lab::use_model)];
     for (name, call) in calls {
         let lab = lab.clone();
         let function = Closure::<dyn Fn() -> Promise>::new(move || call(&lab));

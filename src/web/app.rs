@@ -34,6 +34,7 @@ use crate::web::panels::picker::ModelPicker;
 use crate::web::panels::samples::SamplesPanel;
 use crate::web::panels::sliders::SliderPanel;
 use crate::web::panels::traversal::TraversalPanel;
+use crate::web::panels::yours::YourModelsPanel;
 use crate::web::panels::tray::TrayPanel;
 use crate::web::session::{use_session, Session};
 use crate::web::state::{BackendInfo, Notice, Page, PageState, Shown};
@@ -43,7 +44,7 @@ use crate::web::tasks::next_frame;
 pub fn App() -> impl IntoView {
     let session = use_session();
     let page = expect_context::<Page>();
-    let Page { requested, status: state, notices, backend, views } = page;
+    let Page { requested, status: state, notices, backend, views, .. } = page;
     let z_text = address::query_param("z");
     let initial_point = z_text.as_deref().and_then(crate::core::plane::parse_point);
     if let (Some(text), None) = (&z_text, &initial_point) {
@@ -95,7 +96,9 @@ pub fn App() -> impl IntoView {
     // The address follows the model and the sliders' point.
     Effect::new(move |_| {
         if let Some(shown) = views.shown.get() {
-            views.point.with(|z| address::record(&shown.name, z));
+            // A model kept in this browser comes back from the address here (not elsewhere).
+            let kept = page.kept.with(|kept| kept.iter().any(|model| model.name() == shown.name));
+            views.point.with(|z| address::record(&shown.name, z, kept));
         }
     });
 
@@ -168,6 +171,7 @@ pub fn App() -> impl IntoView {
                     <HistoryPanel />
                 </Show>
                 <Show when=group_mounted(4)>
+                    <YourModelsPanel />
                     <LettersPanel />
                     <LabPanel />
                 </Show>

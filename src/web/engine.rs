@@ -19,9 +19,6 @@ use crate::core::data::IMAGE_PIXELS;
 use crate::core::weights::Manifest;
 use crate::engine::{FromEngine, StartedBackend, ToEngine};
 
-/// The engine worker's loader, written by trunk beside the page (relative: any sub-path works).
-const WORKER_URL: &str = "engine-worker_loader.js";
-
 /// The engine's worker, from the page: requests go out with an id, answers settle them.
 #[derive(Clone)]
 pub struct EngineWorker {
@@ -58,7 +55,7 @@ impl EngineWorker {
         }
         let worker = match started_early.as_ref().and_then(|early| get(early, "worker")) {
             Some(worker) => worker.unchecked_into::<Worker>(),
-            None => Worker::new(WORKER_URL).map_err(|e| format!("the model engine could not start: {e:?}"))?,
+            None => Worker::new(&crate::web::build::engine_worker_url()).map_err(|e| format!("the model engine could not start: {e:?}"))?,
         };
         let engine = EngineWorker {
             inner: Rc::new(WorkerInner {
@@ -196,10 +193,13 @@ impl EngineWorker {
     /// The engine is gone: every waiting request fails with `why`, and so will later ones.
     fn stop(&self, why: String) {
         web_sys::console::error_1(&format!("latentlab: {why}").into());
-        crate::web::show_stopped(&format!(
-            "The model engine stopped ({why}): the views cannot draw until it starts again. \
-             Reloading the page starts it afresh: your letters are kept, a lab run is not (download it first). "
-        ));
+        let said = why.clone();
+        crate::web::build::explain_worker_failure("the model engine's worker", move || {
+            crate::web::show_stopped(&format!(
+                "The model engine stopped ({said}): the views cannot draw until it starts again. \
+                 Reloading the page starts it afresh: your letters and the models kept in this browser stay. "
+            ));
+        });
         *self.inner.stopped.borrow_mut() = Some(why.clone());
         let pending: Vec<_> = self.inner.pending.borrow_mut().drain().collect();
         for (_, (_, reject)) in pending {

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use gloo_events::EventListener;
+use gloo_storage::Storage;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -24,8 +25,10 @@ use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorke
 use crate::web::canvas::save_bytes;
 use crate::web::session::Session;
 
-/// The worker's loader, written by trunk beside the page (relative: any sub-path works).
-const WORKER_URL: &str = "lab-worker_loader.js";
+/// The Web Lock held by the tab whose lab is training.
+const TRAINING_LOCK: &str = "latentlab-training";
+/// Where the training tab says which tab it is, for the others.
+const TRAINING_TAB_KEY: &str = "latentlab-training-tab";
 /// Snapshots kept for scrubbing back; when full, every other older one is dropped.
 const KEPT_SNAPSHOTS: usize = 120;
 
@@ -101,6 +104,11 @@ struct Inner {
     waiting: RefCell<Vec<(Condition, Function, Function)>>,
     exports: RefCell<HashMap<u64, Box<dyn FnOnce(Result<Exported, String>)>>>,
     next_request: Cell<u64>,
+    /// The letters as this tab last read or wrote them in the browser's storage: what
+    /// another tab's edits are joined against.
+    letters_base: RefCell<LetterSet>,
+    /// Releases the training lock, while this tab holds it.
+    training_lock: RefCell<Option<Function>>,
 }
 
 impl Lab {
@@ -116,6 +124,8 @@ impl Lab {
                 waiting: RefCell::new(Vec::new()),
                 exports: RefCell::new(HashMap::new()),
                 next_request: Cell::new(1),
+                letters_base: RefCell::new(letters.clone()),
+                training_lock: RefCell::new(None),
             }),
             signals: LabSignals {
                 open: RwSignal::new(false),
@@ -134,6 +144,39 @@ impl Lab {
         }
     }
 
+    /// Keeps the letters in the browser's storage, joined with what another tab of the
+    /// page has stored since this one last read them (neither loses the other's letters);
+    /// the workshop then shows the joined set.
+    pub fn keep_letters(&self) -> Result<(), String> {
+        let letters = self.signals.letters;
+        let mine = letters.get_untracked();
+        let base = self.inner.letters_base.borrow().clone();
+        let stored = stored_letters().0;
+        let joined = mine.merged(&base, &stored);
+        *self.inner.letters_base.borrow_mut() = joined.clone();
+        if joined != stored {
+            store_letters(&joined)?;
+        }
+        if joined != mine {
+            letters.set(joined);
+        }
+        Ok(())
+    }
+
+    /// Joins in the letters another tab stores, as it stores them.
+    pub fn watch_other_tabs(&self) {
+        let lab = self.clone();
+        EventListener::new(&window(), "storage", move |event| {
+            let key = event.dyn_ref::<web_sys::StorageEvent>().and_then(web_sys::StorageEvent::key);
+            if key.as_deref() == Some(LETTERS_KEY) {
+                if let Err(why) = lab.keep_letters() {
+                    lab.signals.letters_problem.set(Some(why));
+                }
+            }
+        })
+        .forget();
+    }
+
     /// Problems with the lab's settings in the address, in words.
     pub fn address_problems() -> Vec<String> {
         LabSettings::from_query(|name| crate::web::address::query_param(&format!("lab-{name}"))).1
@@ -143,7 +186,7 @@ impl Lab {
         if self.inner.worker.borrow().is_some() {
             return Ok(());
         }
-        let worker = Worker::new(WORKER_URL).map_err(|e| format!("the training worker could not start: {e:?}"))?;
+        let worker = Worker::new(&crate::web::build::lab_worker_url()).map_err(|e| format!("the training worker could not start: {e:?}"))?;
         let lab = self.clone();
         let on_message = EventListener::new(&worker, "message", move |event| {
             if let Some(event) = event.dyn_ref::<MessageEvent>() {
@@ -153,6 +196,7 @@ impl Lab {
         let lab = self.clone();
         let on_error = EventListener::new(&worker, "error", move |_| {
             lab.fail("the training worker could not be loaded or stopped with an error".to_string());
+            crate::web::build::explain_worker_failure("the training lab's worker", || {});
         });
         *self.inner.worker.borrow_mut() = Some((worker, [on_message, on_error]));
         self.signals.open.set(true);
@@ -176,6 +220,7 @@ impl Lab {
             worker.terminate();
         }
         self.inner.alive.set(false);
+        self.release_training();
         self.inner.outbox.borrow_mut().clear();
         self.settle_all(Err("the lab was closed".to_string()));
         let s = self.signals;
@@ -190,6 +235,14 @@ impl Lab {
     /// Sets up a run with `settings`; plays it when `play`. The promise resolves with the
     /// first status after the first step (or, without play, once the run is ready).
     pub fn start(&self, settings: LabSettings, play: bool) -> Promise {
+        if !play {
+            return self.start_now(settings, false);
+        }
+        let lab = self.clone();
+        self.when_training_allowed(move || lab.start_now(settings, true))
+    }
+
+    fn start_now(&self, settings: LabSettings, play: bool) -> Promise {
         let letters = settings.letters.then(|| self.signals.letters.get_untracked());
         let checked = settings
             .validate()
@@ -220,8 +273,11 @@ impl Lab {
     }
 
     pub fn play(&self) -> Promise {
-        self.send(ToWorker::Play);
-        self.wait_for(Box::new(|_| true))
+        let lab = self.clone();
+        self.when_training_allowed(move || {
+            lab.send(ToWorker::Play);
+            lab.wait_for(Box::new(|_| true))
+        })
     }
 
     pub fn pause(&self) -> Promise {
@@ -236,12 +292,83 @@ impl Lab {
                 "step: {count} is not a number of batches from 1 to {MAX_STEPS_PER_CALL}"
             )));
         }
-        let target = self.signals.status.with_untracked(|s| s.as_ref().map_or(0, |s| s.step)) + count;
-        self.send(ToWorker::Step { count });
-        // A NaN leaves the count where it was, paused with a message.
-        self.wait_for(Box::new(move |status| {
-            status.step >= target || (status.state != LabState::Running && status.message.is_some())
-        }))
+        let lab = self.clone();
+        self.when_training_allowed(move || {
+            let target = lab.signals.status.with_untracked(|s| s.as_ref().map_or(0, |s| s.step)) + count;
+            lab.send(ToWorker::Step { count });
+            // A NaN leaves the count where it was, paused with a message.
+            lab.wait_for(Box::new(move |status| {
+                status.step >= target || (status.state != LabState::Running && status.message.is_some())
+            }))
+        })
+    }
+
+    /// Runs `train` once this tab may train: one tab of the page trains at a time (a Web
+    /// Lock, held while the run is running), and another tab's lab says which tab that is.
+    fn when_training_allowed(&self, train: impl FnOnce() -> Promise + 'static) -> Promise {
+        let lab = self.clone();
+        future_to_promise(async move {
+            if let Err(why) = lab.claim_training().await {
+                lab.signals.error.set(Some(why.clone()));
+                return Err(js_sys::Error::new(&why).into());
+            }
+            JsFuture::from(train()).await
+        })
+    }
+
+    async fn claim_training(&self) -> Result<(), String> {
+        if self.inner.training_lock.borrow().is_some() {
+            return Ok(());
+        }
+        let navigator = window().navigator();
+        let locks = Reflect::get(&navigator, &"locks".into()).unwrap_or(JsValue::UNDEFINED);
+        let Ok(request) = Reflect::get(&locks, &"request".into()).and_then(|f| f.dyn_into::<Function>()) else {
+            // No Web Locks (an old browser): tabs cannot agree, and each trains.
+            return Ok(());
+        };
+        let mut decide = None;
+        let decided = Promise::new(&mut |resolve, _| decide = Some(resolve));
+        let release: Rc<RefCell<Option<Function>>> = Rc::default();
+        let holder = release.clone();
+        let granted = Closure::once_into_js(move |lock: JsValue| -> JsValue {
+            let granted = !lock.is_null() && !lock.is_undefined();
+            if let Some(decide) = decide {
+                let _ = decide.call1(&JsValue::UNDEFINED, &granted.into());
+            }
+            if !granted {
+                return JsValue::NULL;
+            }
+            // Held until this promise settles (see `release_training`).
+            Promise::new(&mut |resolve, _| *holder.borrow_mut() = Some(resolve)).into()
+        });
+        let options = js_sys::Object::new();
+        let _ = Reflect::set(&options, &"ifAvailable".into(), &true.into());
+        let asked = request.call3(&locks, &TRAINING_LOCK.into(), &options, &granted);
+        if asked.is_err() {
+            return Ok(());
+        }
+        if JsFuture::from(decided).await.ok().and_then(|g| g.as_bool()) != Some(true) {
+            let who = gloo_storage::LocalStorage::raw().get_item(TRAINING_TAB_KEY).ok().flatten();
+            return Err(format!(
+                "another tab of latentlab is training{}: one tab trains at a time, so that each trains at full speed. \
+                 Pause or close it there, then train here",
+                who.map_or(String::new(), |who| format!(" ({who})"))
+            ));
+        }
+        let resolve = release.borrow_mut().take();
+        *self.inner.training_lock.borrow_mut() = resolve;
+        let opened = js_sys::Date::new(&window().performance().map_or(0.0, |p| p.time_origin()).into());
+        let shown = self.inner.session.shown().map_or(String::new(), |engine| format!(", showing {}", engine.manifest.name));
+        let who = format!("the one opened at {}{shown}", String::from(opened.to_locale_time_string("default")));
+        let _ = gloo_storage::LocalStorage::raw().set_item(TRAINING_TAB_KEY, &who);
+        Ok(())
+    }
+
+    /// Lets another tab train (when this one is not running).
+    fn release_training(&self) {
+        if let Some(release) = self.inner.training_lock.borrow_mut().take() {
+            let _ = release.call0(&JsValue::UNDEFINED);
+        }
     }
 
     /// Starts the same run over, paused at step 0.
@@ -301,7 +428,9 @@ impl Lab {
                 let map = lab.signals.heldout.with_untracked(|h| {
                     h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
                 });
-                let name = lab.inner.session.register_model(manifest.clone(), bytes, map).await?;
+                let name = lab.inner.session.add_model(manifest.clone(), bytes, map, "trained in the lab").await?;
+                // A kept model of the same name may have made it take a number.
+                let manifest = Manifest { name: name.clone(), ..manifest };
                 let peer = crate::core::catalogue::ShippedModel::peer_of(
                     &manifest.dataset,
                     manifest.kind,
@@ -379,7 +508,7 @@ impl Lab {
         }
         self.inner
             .session
-            .register_model(manifest, bytes, None)
+            .add_model(manifest, bytes, None, "loaded from files")
             .await
             .map_err(|e| format!("{} does not fit {}: {e}", weights_file.name(), manifest_file.name()))
     }
@@ -409,6 +538,7 @@ impl Lab {
     }
 
     fn fail(&self, message: String) {
+        self.release_training();
         self.signals.error.set(Some(message.clone()));
         self.signals.status.update(|s| {
             if let Some(s) = s {
@@ -446,6 +576,9 @@ impl Lab {
             }
             FromWorker::Status(status) => {
                 s.loading.set(None);
+                if status.state != LabState::Running {
+                    self.release_training();
+                }
                 let settled: Vec<_> = {
                     let mut waiting = self.inner.waiting.borrow_mut();
                     let (now, later): (Vec<_>, Vec<_>) = waiting.drain(..).partition(|(condition, _, _)| condition(&status));
@@ -500,7 +633,6 @@ const LETTERS_KEY: &str = "latentlab-letters";
 /// The letters kept in the browser's storage, or an empty set (and why, if they could not
 /// be read).
 fn stored_letters() -> (LetterSet, Option<String>) {
-    use gloo_storage::Storage;
     let empty = LetterSet::new(PAD_SIDE, PAD_BRUSH);
     match gloo_storage::LocalStorage::raw().get_item(LETTERS_KEY) {
         Ok(Some(text)) => match LetterSet::from_json(&text) {
@@ -512,8 +644,7 @@ fn stored_letters() -> (LetterSet, Option<String>) {
 }
 
 /// Keeps the letters workshop's set in the browser's storage, so a reload loses nothing.
-pub fn store_letters(set: &LetterSet) -> Result<(), String> {
-    use gloo_storage::Storage;
+fn store_letters(set: &LetterSet) -> Result<(), String> {
     gloo_storage::LocalStorage::raw()
         .set_item(LETTERS_KEY, &set.to_json())
         .map_err(|_| "the browser would not keep the letters (its storage may be full or off): save them to a file".to_string())

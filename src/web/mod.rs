@@ -5,9 +5,11 @@
 mod address;
 mod api;
 mod app;
+mod build;
 mod canvas;
 mod display;
 mod engine;
+mod kept;
 mod lab_client;
 mod live;
 mod panels;
@@ -67,7 +69,9 @@ pub fn start() {
     let page = state::Page::new();
     let session = session::Session::new(page);
     session.watch_restarts();
+    session.watch_kept();
     let lab = lab_client::Lab::new(session.clone());
+    lab.watch_other_tabs();
     if let Err(error) = api::install(&session, &lab) {
         web_sys::console::error_2(&"latentlab: could not install window.latentlab".into(), &error);
     }

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{Function, Promise};
-use leptos::prelude::{expect_context, provide_context, GetValue, LocalStorage, Set, StoredValue, Update};
-use wasm_bindgen::JsValue;
+use leptos::prelude::{expect_context, provide_context, GetUntracked, GetValue, LocalStorage, Set, StoredValue, Update, WithUntracked};
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::browser::fetch;
 use crate::core::backend_kind::BackendRequest;
@@ -20,7 +20,8 @@ use crate::core::image_set::ImageSet;
 use crate::core::weights::{self, Manifest};
 use crate::engine::StartedBackend;
 use crate::web::engine::{self, Engine, EngineWorker, LoadStep};
-use crate::web::state::{BackendInfo, Notice, Page, TrayItem};
+use crate::web::kept;
+use crate::web::state::{BackendInfo, Notice, Page, StorageLine, TrayItem};
 
 #[derive(Clone)]
 pub struct Session {
@@ -127,8 +128,17 @@ impl Session {
             let known: Vec<String> = ShippedModel::all().map(ShippedModel::name).collect();
             return Err(format!("\"{name}\" is not a model name; the models are {}", known.join(", ")));
         }
+        if ShippedModel::find(name).is_none() {
+            if let Some(manifest) = self.load_kept(name).await? {
+                return Ok(manifest);
+            }
+        }
         let url = model_file_url(&format!("{name}.json"));
-        let manifest = weights::parse_manifest(&fetch::fetch_text(&url).await?).map_err(|e| format!("{url}: {e}"))?;
+        let text = fetch::fetch_text(&url).await.map_err(|e| match ShippedModel::find(name) {
+            Some(_) => e,
+            None => format!("{name} is neither a shipped model nor one kept in this browser ({e})"),
+        })?;
+        let manifest = weights::parse_manifest(&text).map_err(|e| format!("{url}: {e}"))?;
         let manifest = Arc::new(manifest);
         self.inner.manifests.borrow_mut().insert(name.to_string(), manifest.clone());
         Ok(manifest)
@@ -140,6 +150,10 @@ impl Session {
             return Ok(found.clone());
         }
         let manifest = self.manifest(name).await?;
+        // A kept model is loaded with its manifest.
+        if let Some(found) = self.inner.engines.borrow().get(name) {
+            return Ok(found.clone());
+        }
         let engine = Rc::new(engine::load(&self.worker()?, (*manifest).clone(), report).await?);
         self.inner.engines.borrow_mut().insert(name.to_string(), engine.clone());
         Ok(engine)
@@ -255,6 +269,89 @@ impl Session {
             None => self.inner.maps.borrow_mut().remove(&name),
         };
         Ok(name)
+    }
+
+    /// Loads the model kept in the browser as `name`, if there is one.
+    async fn load_kept(&self, name: &str) -> Result<Option<Arc<Manifest>>, String> {
+        let Some((manifest, bytes, map)) = kept::load(name).await? else { return Ok(None) };
+        self.register_model(manifest, bytes, map).await?;
+        Ok(self.inner.manifests.borrow().get(name).cloned())
+    }
+
+    /// Shows a model that is not shipped (trained in the lab, or loaded from files) and
+    /// keeps it in the browser for the next visit; `origin` says where it came from. A
+    /// kept model of the same name but other weights keeps its name: this one gets a
+    /// number. The model is usable even when the browser would not keep it (the page's
+    /// notices say why).
+    pub async fn add_model(&self, mut manifest: Manifest, bytes: Vec<u8>, map: Option<LatentMap>, origin: &str) -> Result<String, String> {
+        let taken = |name: &str| {
+            self.inner.page.kept.with_untracked(|kept| kept.iter().any(|k| k.name() == name && k.manifest.sha256 != manifest.sha256))
+        };
+        if taken(&manifest.name) {
+            let base = manifest.name.clone();
+            let number = (2..).find(|n| !taken(&format!("{base}-{n}"))).unwrap_or(2);
+            manifest.name = format!("{base}-{number}");
+        }
+        let kept = kept::keep(&manifest, &bytes, map.as_ref(), origin).await;
+        let name = self.register_model(manifest, bytes, map).await?;
+        match kept {
+            Ok(_) => {
+                self.refresh_kept().await;
+                if !kept::ask_to_persist().await {
+                    self.refresh_storage().await;
+                }
+            }
+            Err(why) => self.inner.page.notify(Notice::always(format!("{name} is on show but is not kept in this browser: {why}."))),
+        }
+        Ok(name)
+    }
+
+    /// Whether `name` is a model kept in this browser (as last listed).
+    pub fn is_kept(&self, name: &str) -> bool {
+        self.inner.page.kept.with_untracked(|kept| kept.iter().any(|model| model.name() == name))
+    }
+
+    /// The kept models, as last listed.
+    pub fn kept(&self) -> Vec<kept::KeptModel> {
+        self.inner.page.kept.get_untracked()
+    }
+
+    /// Reads the kept models' list again (after a change here or in another tab).
+    pub async fn refresh_kept(&self) {
+        let page = self.inner.page;
+        match kept::list().await {
+            Ok(list) => {
+                page.kept.set(list);
+                page.kept_problem.set(None);
+            }
+            Err(why) => page.kept_problem.set(Some(why)),
+        }
+        self.refresh_storage().await;
+    }
+
+    /// Updates the storage line: the space used and whether the browser keeps it.
+    pub async fn refresh_storage(&self) {
+        if let Some((used, quota, persisted)) = kept::storage_estimate().await {
+            self.inner.page.storage.set(Some(StorageLine { used, quota, persisted }));
+        }
+    }
+
+    /// Lists the kept models now, and again whenever another tab changes them.
+    pub fn watch_kept(&self) {
+        let session = self.clone();
+        wasm_bindgen_futures::spawn_local(async move { session.refresh_kept().await });
+        let Ok(channel) = web_sys::BroadcastChannel::new(kept::CHANNEL) else { return };
+        let session = self.clone();
+        gloo_events::EventListener::new(&channel, "message", move |event| {
+            let Some(event) = event.dyn_ref::<web_sys::MessageEvent>() else { return };
+            if kept::is_change(&event.data()) {
+                let session = session.clone();
+                wasm_bindgen_futures::spawn_local(async move { session.refresh_kept().await });
+            }
+        })
+        .forget();
+        // The channel lives as long as the page.
+        std::mem::forget(channel);
     }
 
     /// The model called `name` if it has been loaded already.

@@ -12,6 +12,7 @@ use crate::core::plane::{nearest_point, Space};
 use crate::core::weights::Manifest;
 use crate::web::address;
 use crate::web::engine::LoadStep;
+pub use crate::web::kept::KeptModel;
 
 /// The page's signals: made once at start-up (before the page is mounted, so that the
 /// session and the JS API can write them too) and given to the views as context.
@@ -25,6 +26,20 @@ pub struct Page {
     pub notices: RwSignal<Vec<Notice>>,
     pub backend: RwSignal<Option<BackendInfo>>,
     pub views: Views,
+    /// The models kept in this browser ("your models"), oldest first.
+    pub kept: RwSignal<Vec<KeptModel>>,
+    /// Why the kept models could not be listed, in words.
+    pub kept_problem: RwSignal<Option<String>>,
+    pub storage: RwSignal<Option<StorageLine>>,
+}
+
+/// The browser's storage for this site.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StorageLine {
+    pub used: f64,
+    pub quota: f64,
+    /// Whether the browser keeps it even when space runs short.
+    pub persisted: bool,
 }
 
 impl Page {
@@ -34,6 +49,9 @@ impl Page {
             status: RwSignal::new(PageState::StartingBackend),
             notices: RwSignal::new(Vec::new()),
             backend: RwSignal::new(None),
+            kept: RwSignal::new(Vec::new()),
+            kept_problem: RwSignal::new(None),
+            storage: RwSignal::new(None),
             views: Views {
                 shown: RwSignal::new(None),
                 point: RwSignal::new(Vec::new()),

@@ -238,6 +238,15 @@ export class Session {
     this.closed = true;
     await this.browser.close();
   }
+
+  /** A second tab of the same browser profile (its storage shared with this one's); it
+   *  closes with this session. */
+  async openTab() {
+    const tab = new Session(this.browser, await this.page.context().newPage());
+    tab.close = () => tab.page.close().catch(() => {});
+    opened.push(tab);
+    return tab;
+  }
 }
 
 /** A Session on puppeteer-core's page, whose API differs from Playwright's in these. */

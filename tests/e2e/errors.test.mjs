@@ -6,20 +6,20 @@ import { checkPages, openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordWorkers, saveScreenshot } from './site.mjs';
+import { recordWorkers, saveScreenshot, workerLoader } from './site.mjs';
 import { decode, waitFor } from './page.mjs';
 
 const site = useSite('/errors/');
 // The same site, with an engine worker that throws, uncaught, when the page posts
 // "test:throw" to it (the worker's own code never sees that message).
 const throwingSite = useSite('/engine-error/', (root) => ({
-  'engine-worker_loader.js': Buffer.from(`
+  [workerLoader(root, 'engine-worker')]: Buffer.from(`
     self.addEventListener('message', (event) => {
       if (event.data !== 'test:throw') return;
       event.stopImmediatePropagation();
       setTimeout(() => { throw new Error('a deliberate engine error'); });
     });
-    ${readFileSync(join(root, 'engine-worker_loader.js'), 'utf8')}`),
+    ${readFileSync(join(root, workerLoader(root, 'engine-worker')), 'utf8')}`),
 }));
 
 async function open() {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
-import { deviceLosingLoader, recordWorkers, saveScreenshot } from './site.mjs';
+import { deviceLosingLoader, recordWorkers, saveScreenshot, workerLoader } from './site.mjs';
 import { decode, readCanvas, waitFor, waitForModel } from './page.mjs';
 
 const MODEL = 'fashion-mnist-vae-2d';
@@ -28,7 +28,10 @@ function brokenModels(root) {
 
 const site = useSite('/some/sub/path/latentlab/', brokenModels);
 // The same site, with an engine worker whose WebGPU device the test can lose.
-const losingSite = useSite('/engine-loss/', (root) => ({ 'engine-worker_loader.js': deviceLosingLoader(root, 'engine-worker_loader.js') }));
+const losingSite = useSite('/engine-loss/', (root) => {
+  const loader = workerLoader(root, 'engine-worker');
+  return { [loader]: deviceLosingLoader(root, loader) };
+});
 
 /** Reads the grid canvas back: its size and, per 28×28 cell, the grey values in [0, 1]. */
 const READ_GRID = `

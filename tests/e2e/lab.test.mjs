@@ -4,12 +4,15 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
-import { deviceLosingLoader, recordWorkers, saveScreenshot } from './site.mjs';
+import { deviceLosingLoader, recordWorkers, saveScreenshot, workerLoader } from './site.mjs';
 import { decode, meanAbsDiff, waitFor, waitForModel } from './page.mjs';
 
 const site = useSite('/lab/');
 // The same site, with a lab worker whose WebGPU device the test can lose.
-const losingSite = useSite('/lab-loss/', (root) => ({ 'lab-worker_loader.js': deviceLosingLoader(root, 'lab-worker_loader.js') }));
+const losingSite = useSite('/lab-loss/', (root) => {
+  const loader = workerLoader(root, 'lab-worker');
+  return { [loader]: deviceLosingLoader(root, loader) };
+});
 
 async function open(query = '?backend=cpu', webgpu = false) {
   const session = await openBrowser({ webgpu });
@@ -117,9 +120,9 @@ describe('the training lab in headless Chromium', () => {
       await waitFor(session, historyShown, 'the shipped model\'s history again');
       const shipped = await decode(session, z);
       assert.ok(meanAbsDiff(fromLab[0], shipped[0]) > 0.02, 'the lab model decodes like the shipped one');
-      // The address does not name the lab's model (a link could not bring it back).
+      // The lab's model is kept in this browser, so the address names it (a reload brings it back).
       await session.run('await window.latentlab.lab.use();');
-      assert.doesNotMatch(await session.run('return location.search;'), /model=lab-/);
+      assert.match(await session.run('return location.search;'), /model=lab-mnist-vae-2d-s5/);
 
       // Download → upload (dropped on the lab): the same pixels for the same z.
       const downloads = await session.downloads(2, () => session.click('[data-testid=lab-download]'));

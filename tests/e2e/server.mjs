@@ -19,7 +19,8 @@ const TYPES = {
 
 /**
  * Serves `root` at http://127.0.0.1:PORT{prefix}. `overrides` maps a path below the
- * prefix to a Buffer (served as is) or null (answered 404).
+ * prefix to a Buffer (served as is), null (answered 404) or a function that answers
+ * `(request, response)` itself.
  */
 export async function serveSite(root, prefix, overrides = {}) {
   const server = http.createServer(async (req, res) => {
@@ -32,7 +33,8 @@ export async function serveSite(root, prefix, overrides = {}) {
     if (path.endsWith('/')) path += 'index.html';
     if (path in overrides) {
       const body = overrides[path];
-      if (body === null) res.writeHead(404).end('not found');
+      if (typeof body === 'function') body(req, res);
+      else if (body === null) res.writeHead(404).end('not found');
       else res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
       return;
     }
@@ -54,7 +56,8 @@ export async function serveSite(root, prefix, overrides = {}) {
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => server.close() };
+  // Closing also drops the connections kept alive: the site is then unreachable at once.
+  return { url: `http://127.0.0.1:${port}${prefix}`, close: () => { server.close(); server.closeAllConnections(); } };
 }
 
 /**

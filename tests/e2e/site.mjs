@@ -28,6 +28,15 @@ export function saveScreenshot(name, png) {
   return path;
 }
 
+/** The file name of a worker's loader in the built site at `root` (`worker` is
+ *  "engine-worker" or "lab-worker"): scripts/stamp-build.mjs names it by its content. */
+export function workerLoader(root, worker) {
+  const page = readFileSync(join(root, 'index.html'), 'utf8');
+  const name = page.match(new RegExp(`<meta name="latentlab-${worker}" content="([^"]+)"`))?.[1];
+  if (!name) throw new Error(`${root}/index.html names no ${worker} loader`);
+  return name;
+}
+
 /**
  * A worker's loader (`NAME_loader.js` in the built site at `root`) that keeps every
  * GPUDevice the worker asks for and destroys them when the page posts "test:lose-device"

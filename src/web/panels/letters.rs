@@ -15,7 +15,7 @@ use crate::core::letters::{copies_per_drawing, LetterDrawing, LetterSet, MAX_FIL
 use crate::core::spec::Architecture;
 use crate::core::preprocess::{strokes_to_mnist, Stroke};
 use crate::web::canvas::{paint_images, save_bytes};
-use crate::web::lab_client::{store_letters, use_lab};
+use crate::web::lab_client::use_lab;
 use crate::web::stroke_pad::StrokePad;
 use crate::web::tasks::settle;
 
@@ -53,12 +53,12 @@ pub fn LettersPanel() -> impl IntoView {
     // Thumbnails by drawing, so that an edit does not prepare every drawing again.
     let thumbnails = StoredValue::new(HashMap::<u64, Arc<Vec<f32>>>::new());
 
+    let keeper = lab.clone();
     Effect::new(move |_| {
-        letters.with(|set| {
-            if let Err(e) = store_letters(set) {
-                message.set(Some(Err(e)));
-            }
-        });
+        letters.track();
+        if let Err(e) = keeper.keep_letters() {
+            message.set(Some(Err(e)));
+        }
     });
 
     let add = move || {

@@ -11,5 +11,6 @@ pub mod tray;
 pub mod interpolation;
 pub mod compare;
 pub mod history;
+pub mod yours;
 pub mod letters;
 pub mod lab;

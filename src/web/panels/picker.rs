@@ -7,7 +7,7 @@ use crate::web::state::{Page, Views};
 
 #[component]
 pub fn ModelPicker() -> impl IntoView {
-    let requested = expect_context::<Page>().requested;
+    let Page { requested, kept, .. } = expect_context::<Page>();
     let shown = expect_context::<Views>().shown;
     // None while a model from the lab (or a file) is on show: no button is pressed then.
     let current = move || ShippedModel::find(&requested.get());
@@ -47,6 +47,26 @@ pub fn ModelPicker() -> impl IntoView {
                 <span class="choice-label">"Model"</span>
                 {Variant::ALL.into_iter().map(variant_button).collect_view()}
             </div>
+            // The models kept in this browser (trained in the lab or loaded from files).
+            <Show when=move || kept.with(|k| !k.is_empty())>
+                <div class="choice" role="group" aria-label="Your models" data-testid="picker-yours">
+                    <span class="choice-label">"Yours"</span>
+                    <For each=move || kept.get() key=|model| (model.name().to_string(), model.title.clone())
+                        children=move |model| {
+                            let name = model.name().to_string();
+                            let pressed = {
+                                let name = name.clone();
+                                move || (requested.get() == name).to_string()
+                            };
+                            view! {
+                                <button type="button" data-testid="picker-kept" data-name=name.clone() aria-pressed=pressed
+                                    on:click=move |_| requested.set(name.clone())>
+                                    {model.title.clone()}
+                                </button>
+                            }
+                        } />
+                </div>
+            </Show>
         </nav>
     }
 }

@@ -1,0 +1,71 @@
+// Trunk's post-build hook (Trunk.toml), run before csp.mjs: gives every file of the build
+// a name that changes with its content, so that a page never meets a worker of another
+// build, and stamps the build into the page and its service worker.
+//
+// - Trunk hashes the page's script, wasm and style sheet, but not the workers': each
+//   worker's script, wasm and loader get `-HASH` (of their content) in their names here,
+//   and the page names the new files (the engine's loader in its start-up script, the
+//   lab's in a <meta>).
+// - The build's id (a hash of the page, which names every hashed file) goes in a <meta>
+//   the page reads to tell whether the site it came from has since been updated.
+// - sw.js gets the build's id and its start-up files (see www/sw.js).
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const site = process.env.TRUNK_STAGING_DIR ?? process.argv[2];
+const pagePath = join(site, 'index.html');
+const hash = (...buffers) => {
+  const digest = createHash('sha256');
+  buffers.forEach((buffer) => digest.update(buffer));
+  return digest.digest('hex').slice(0, 16);
+};
+
+let page = readFileSync(pagePath, 'utf8');
+const loaders = {};
+for (const worker of ['engine-worker', 'lab-worker']) {
+  const script = join(site, `${worker}.js`);
+  const wasm = join(site, `${worker}_bg.wasm`);
+  const stamped = `${worker}-${hash(readFileSync(script), readFileSync(wasm))}`;
+  renameSync(script, join(site, `${stamped}.js`));
+  renameSync(wasm, join(site, `${stamped}_bg.wasm`));
+  const loader = join(site, `${worker}_loader.js`);
+  const shim = readFileSync(loader, 'utf8')
+    .replace(`./${worker}.js`, `./${stamped}.js`)
+    .replace(`./${worker}_bg.wasm`, `./${stamped}_bg.wasm`);
+  if (!shim.includes(stamped)) throw new Error(`${loader}: not the loader trunk writes`);
+  unlinkSync(loader);
+  loaders[worker] = `${stamped}_loader.js`;
+  writeFileSync(join(site, loaders[worker]), shim);
+}
+if (!page.includes("'engine-worker_loader.js'")) throw new Error(`${pagePath} does not start the engine's worker`);
+page = page.replaceAll("'engine-worker_loader.js'", `'${loaders['engine-worker']}'`);
+
+const build = hash(page);
+const charset = '<meta charset="utf-8" />';
+if (!page.includes(charset)) throw new Error(`${pagePath}: no ${charset} to put the stamp after`);
+page = page.replace(charset, [
+  charset,
+  `<meta name="latentlab-build" content="${build}" />`,
+  `<meta name="latentlab-engine-worker" content="${loaders['engine-worker']}" />`,
+  `<meta name="latentlab-lab-worker" content="${loaders['lab-worker']}" />`,
+].join('\n  '));
+writeFileSync(pagePath, page);
+
+// What the page needs to start, kept by the service worker as it installs: the page, its
+// hashed files and the engine's (the lab's worker is kept once the lab has opened).
+const files = readdirSync(site);
+const shell = [
+  'index.html',
+  'first-paint.png',
+  ...files.filter((name) => /^latentlab-[0-9a-f]+(_bg\.wasm|\.js)$/.test(name) || /^style-[0-9a-f]+\.css$/.test(name)),
+  ...files.filter((name) => name.startsWith('engine-worker-')),
+].sort();
+const swPath = join(site, 'sw.js');
+const sw = readFileSync(swPath, 'utf8');
+const stampedSw = sw
+  .replace("const BUILD = 'unbuilt';", `const BUILD = '${build}';`)
+  .replace('const SHELL = [];', `const SHELL = ${JSON.stringify(shell)};`);
+if (stampedSw === sw) throw new Error(`${swPath}: no BUILD and SHELL to fill in`);
+writeFileSync(swPath, stampedSw);
+console.log(`stamp-build.mjs: build ${build}; ${Object.values(loaders).join(', ')}; service worker keeps ${shell.length} files`);

@@ -1,0 +1,63 @@
+//! Which build of the site this page is, and whether the site has been updated since it
+//! was opened. `scripts/stamp-build.mjs` names every worker file by its content and puts
+//! the build's id and the workers' loaders in the page's `<meta>` tags; a page therefore
+//! never starts a worker of another build, and when a worker of its own build is gone
+//! from the site (replaced by an update), the page says so and offers the new one.
+
+/// The content of `<meta name="{name}">` in the page.
+fn meta(name: &str) -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    let element = document.query_selector(&format!("meta[name=\"{name}\"]")).ok()??;
+    element.get_attribute("content").filter(|content| !content.is_empty())
+}
+
+/// The page's build id (none when the site was built without the stamp).
+pub fn this_build() -> Option<String> {
+    meta("latentlab-build")
+}
+
+/// The loader of the lab's worker, relative to the page.
+pub fn lab_worker_url() -> String {
+    meta("latentlab-lab-worker").unwrap_or_else(|| "lab-worker_loader.js".to_string())
+}
+
+/// The loader of the engine's worker, relative to the page.
+pub fn engine_worker_url() -> String {
+    meta("latentlab-engine-worker").unwrap_or_else(|| "engine-worker_loader.js".to_string())
+}
+
+/// The build the site serves now, when it can be asked and differs from this page's.
+pub async fn newer_build() -> Option<String> {
+    let ours = this_build()?;
+    let response = gloo_net::http::Request::get("index.html").cache(web_sys::RequestCache::NoStore).send().await.ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let page = response.text().await.ok()?;
+    let theirs = build_of_page(&page)?;
+    (theirs != ours).then_some(theirs)
+}
+
+/// The build id stamped in a page's text (as `scripts/stamp-build.mjs` writes it).
+fn build_of_page(page: &str) -> Option<String> {
+    const STAMP: &str = "<meta name=\"latentlab-build\" content=\"";
+    let start = page.find(STAMP)? + STAMP.len();
+    let length = page[start..].find('"')?;
+    Some(page[start..start + length].to_string())
+}
+
+/// A worker of this page (`what`, such as "the training lab's worker") failed to load or
+/// stopped: when the site has been updated since, says so at the top of the page with a
+/// reload; otherwise calls `otherwise`.
+pub fn explain_worker_failure(what: &'static str, otherwise: impl FnOnce() + 'static) {
+    wasm_bindgen_futures::spawn_local(async move {
+        if newer_build().await.is_some() {
+            crate::web::show_stopped(&format!(
+                "latentlab has been updated since this page was opened, and {what} of this version is no longer on the site. \
+                 Reload the page to use the new version: your letters and the models kept in this browser stay. "
+            ));
+        } else {
+            otherwise();
+        }
+    });
+}
