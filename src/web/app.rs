@@ -58,10 +58,17 @@ pub fn App() -> impl IntoView {
     let for_switch = session.clone();
     Effect::new(move |_| {
         let name = requested.get();
+        // Any new request overtakes a load still on its way, even a request for the model
+        // on show (which then stays).
+        generation.set(generation.get() + 1);
         if views.shown.with_untracked(|s| s.as_ref().is_some_and(|s| s.name == name)) {
+            if matches!(state.get_untracked(), PageState::Loading { .. } | PageState::Decoding { .. }) {
+                state.set(PageState::Ready { name: name.clone(), decode_millis: 0.0 });
+            }
+            // Requests for a model still loading are overtaken: they reject, in words.
+            for_switch.mark_shown(&name);
             return;
         }
-        generation.set(generation.get() + 1);
         let this_generation = generation.get();
         let is_current = {
             let generation = generation.clone();
@@ -69,10 +76,16 @@ pub fn App() -> impl IntoView {
         };
         let start_point = if first.replace(false) { initial_point.clone() } else { None };
         let session = for_switch.clone();
+        let still_current = is_current.clone();
         spawn_local(async move {
             if let Err(message) =
                 show_model(&session, page, &name, start_point, is_current).await
             {
+                if !still_current() {
+                    // Overtaken by a newer request: the page shows (or is loading) that
+                    // one, and settles the requests waiting for this one as it does.
+                    return;
+                }
                 web_sys::console::error_1(&format!("latentlab: {message}").into());
                 state.set(PageState::Failed(message.clone()));
                 // Keep showing (and offering) the model that was there; with none yet (a

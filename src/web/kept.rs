@@ -205,10 +205,20 @@ pub async fn storage_estimate() -> Option<(f64, f64, bool)> {
     Some((field(&estimate, "usage").as_f64()?, field(&estimate, "quota").as_f64()?, persisted))
 }
 
-/// Asks the browser to keep this site's storage even when space runs short; whether it
-/// agreed.
+/// Asks the browser (once a visit, and only while it has not agreed yet) to keep this
+/// site's storage even when space runs short; whether it agreed now.
 pub async fn ask_to_persist() -> bool {
+    thread_local!(static ASKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+    if ASKED.with(|asked| asked.replace(true)) {
+        return false;
+    }
     let Some(window) = web_sys::window() else { return false };
+    let persisted = window.navigator().storage().persisted().ok().map(wasm_bindgen_futures::JsFuture::from);
+    if let Some(persisted) = persisted {
+        if persisted.await.ok().and_then(|v| v.as_bool()) == Some(true) {
+            return false;
+        }
+    }
     let Ok(asked) = window.navigator().storage().persist() else { return false };
     wasm_bindgen_futures::JsFuture::from(asked).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
 }

@@ -422,6 +422,7 @@ impl Lab {
     /// Puts the lab's model on show in every view; resolves once it is shown.
     pub fn use_model(&self) -> Promise {
         let lab = self.clone();
+        let ticket = self.inner.session.ticket();
         future_to_promise(async move {
             let shown = async {
                 let (manifest, bytes, means) = lab.export_now().await?;
@@ -443,7 +444,7 @@ impl Lab {
                     None => None,
                 };
                 lab.signals.used.set(Some((manifest, shipped)));
-                Ok::<_, String>(lab.inner.session.request(name))
+                Ok::<_, String>(lab.inner.session.request_in_turn(ticket, name))
             };
             match shown.await {
                 Ok(request) => JsFuture::from(request).await,
@@ -474,11 +475,12 @@ impl Lab {
     /// checked like a shipped one, and puts it on show.
     pub fn load_files(&self, files: Vec<web_sys::File>) -> Promise {
         let lab = self.clone();
+        let ticket = self.inner.session.ticket();
         future_to_promise(async move {
             let loaded = lab.read_model_files(files).await;
             lab.signals.files.set(Some(loaded.clone().map(|name| format!("Loaded {name}: it is on show above."))));
             match loaded {
-                Ok(name) => JsFuture::from(lab.inner.session.request(name)).await,
+                Ok(name) => JsFuture::from(lab.inner.session.request_in_turn(ticket, name)).await,
                 Err(message) => Err(js_sys::Error::new(&message).into()),
             }
         })

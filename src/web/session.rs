@@ -46,6 +46,15 @@ struct Inner {
     ready: OnceCell<Promise>,
     /// `use(name)` calls waiting for that model to be shown: name, resolve, reject.
     waiting: RefCell<Vec<(String, Function, Function)>>,
+    /// Requests to show a model so far: one that has work to do first (the lab's export)
+    /// gives way to any made after it began.
+    show_requests: std::cell::Cell<u64>,
+}
+
+/// A place in the queue of requests to show a model (see [`Session::ticket`]).
+pub struct ShowTicket {
+    number: u64,
+    requested: String,
 }
 
 /// Gives the session to the page's views as context (which must be `Send`: the session
@@ -76,6 +85,7 @@ impl Session {
             first_show: RefCell::new(settle),
             ready: OnceCell::from(ready),
             waiting: RefCell::default(),
+            show_requests: std::cell::Cell::new(0),
         });
         Self { inner }
     }
@@ -180,11 +190,38 @@ impl Session {
         fetch_once(&self.inner.heldout, &dataset.heldout_file(), dataset.name(), ImageSet::from_bytes).await
     }
 
+    /// Takes a place for a request to show a model that has work to do first: see
+    /// [`Self::request_in_turn`].
+    pub fn ticket(&self) -> ShowTicket {
+        let number = self.inner.show_requests.get() + 1;
+        self.inner.show_requests.set(number);
+        ShowTicket { number, requested: self.inner.page.requested.get_untracked() }
+    }
+
+    /// Asks the page to show model `name`, unless another model was asked for (by the API
+    /// or the picker) since `ticket` was taken: the newest request wins.
+    pub fn request_in_turn(&self, ticket: ShowTicket, name: String) -> Promise {
+        let overtaken = self.inner.show_requests.get() != ticket.number || self.inner.page.requested.get_untracked() != ticket.requested;
+        if overtaken {
+            return Promise::reject(&js_sys::Error::new(&format!("{name} was not shown: another model was asked for meanwhile")));
+        }
+        self.request_now(name)
+    }
+
     /// Asks the page to show model `name`; the promise settles once it does (or fails to).
     pub fn request(&self, name: String) -> Promise {
+        self.ticket();
+        self.request_now(name)
+    }
+
+    fn request_now(&self, name: String) -> Promise {
         let already_shown = self.shown().is_some_and(|engine| engine.manifest.name == name);
         Promise::new(&mut |resolve, reject| {
             if already_shown {
+                // A load of another model on its way is dropped: the newest request wins.
+                if self.inner.page.requested.get_untracked() != name {
+                    self.inner.page.requested.set(name.clone());
+                }
                 let _ = resolve.call0(&JsValue::UNDEFINED);
             } else {
                 self.inner.waiting.borrow_mut().push((name.clone(), resolve, reject));
@@ -297,9 +334,13 @@ impl Session {
         match kept {
             Ok(_) => {
                 self.refresh_kept().await;
-                if !kept::ask_to_persist().await {
-                    self.refresh_storage().await;
-                }
+                // Not waited for: Firefox asks the person, who may take their time.
+                let session = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if kept::ask_to_persist().await {
+                        session.refresh_storage().await;
+                    }
+                });
             }
             Err(why) => self.inner.page.notify(Notice::always(format!("{name} is on show but is not kept in this browser: {why}."))),
         }

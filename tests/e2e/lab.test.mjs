@@ -110,8 +110,10 @@ describe('the training lab in headless Chromium', () => {
       const line = await session.run('return document.querySelector("[data-testid=model-line]").textContent;');
       assert.match(line, /lab-mnist-vae-2d-s5/);
       assert.match(line, /trained on MNIST digits in the browser's training lab \(cpu\), \d+ steps \(held-out −ELBO/);
-      assert.equal(await session.run('return document.querySelectorAll(".picker [aria-pressed=true]").length;'), 0,
+      assert.equal(await session.run('return document.querySelectorAll(".picker [aria-pressed=true]:not([data-testid=picker-kept])").length;'), 0,
         'the picker presses a shipped model while the lab model is on show');
+      assert.match(await session.run('return document.querySelector(".picker [data-testid=picker-kept][aria-pressed=true]")?.dataset.name ?? "";'),
+        /^lab-mnist-vae-2d-s5/, 'the picker\'s row of your models does not press the lab\'s model');
       assert.match(await session.run('return document.querySelector("[data-testid=lab-used]").textContent;'), /held-out −ELBO \d+/);
       // decode runs on the lab's model now, and differs from the shipped model's.
       const z = [[0.3, -0.8], [1.2, 0.4]];
