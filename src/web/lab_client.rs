@@ -109,6 +109,8 @@ struct Inner {
     letters_base: RefCell<LetterSet>,
     /// Releases the training lock, while this tab holds it.
     training_lock: RefCell<Option<Function>>,
+    /// This tab's request for the lock while it is pending: overlapping calls share it.
+    pending_claim: RefCell<Option<Promise>>,
 }
 
 impl Lab {
@@ -126,6 +128,7 @@ impl Lab {
                 next_request: Cell::new(1),
                 letters_base: RefCell::new(letters.clone()),
                 training_lock: RefCell::new(None),
+                pending_claim: RefCell::new(None),
             }),
             signals: LabSignals {
                 open: RwSignal::new(false),
@@ -272,7 +275,19 @@ impl Lab {
         promise
     }
 
+    /// Refuses `what` while the worker has no run (none started, or the last one failed),
+    /// rather than sending a command nothing would answer.
+    fn without_run(&self, what: &str) -> Option<Promise> {
+        self.signals.run_settings.with_untracked(Option::is_none).then(|| {
+            let message = format!("{what}: there is no run yet; start one first");
+            Promise::reject(&js_sys::Error::new(&message))
+        })
+    }
+
     pub fn play(&self) -> Promise {
+        if let Some(refused) = self.without_run("play") {
+            return refused;
+        }
         let lab = self.clone();
         self.when_training_allowed(move || {
             lab.send(ToWorker::Play);
@@ -281,6 +296,9 @@ impl Lab {
     }
 
     pub fn pause(&self) -> Promise {
+        if let Some(refused) = self.without_run("pause") {
+            return refused;
+        }
         self.send(ToWorker::Pause);
         self.wait_for(Box::new(|status| status.state != LabState::Running))
     }
@@ -291,6 +309,9 @@ impl Lab {
             return Promise::reject(&js_sys::Error::new(&format!(
                 "step: {count} is not a number of batches from 1 to {MAX_STEPS_PER_CALL}"
             )));
+        }
+        if let Some(refused) = self.without_run("step") {
+            return refused;
         }
         let lab = self.clone();
         self.when_training_allowed(move || {
@@ -320,6 +341,21 @@ impl Lab {
         if self.inner.training_lock.borrow().is_some() {
             return Ok(());
         }
+        let pending = self.inner.pending_claim.borrow().clone();
+        let claim = pending.unwrap_or_else(|| {
+            let lab = self.clone();
+            let claim = future_to_promise(async move {
+                let asked = lab.ask_for_training_lock().await;
+                lab.inner.pending_claim.borrow_mut().take();
+                asked.map(|()| JsValue::UNDEFINED).map_err(JsValue::from)
+            });
+            *self.inner.pending_claim.borrow_mut() = Some(claim.clone());
+            claim
+        });
+        JsFuture::from(claim).await.map(|_| ()).map_err(|why| why.as_string().unwrap_or_default())
+    }
+
+    async fn ask_for_training_lock(&self) -> Result<(), String> {
         let navigator = window().navigator();
         let locks = Reflect::get(&navigator, &"locks".into()).unwrap_or(JsValue::UNDEFINED);
         let Ok(request) = Reflect::get(&locks, &"request".into()).and_then(|f| f.dyn_into::<Function>()) else {
@@ -547,6 +583,8 @@ impl Lab {
                 s.state = LabState::Failed;
             }
         });
+        // The worker drops a run that failed.
+        self.signals.run_settings.set(None);
         self.signals.loading.set(None);
         self.settle_all(Err(message));
     }
