@@ -14,7 +14,7 @@ use crate::core::math::standard_normal;
 use crate::core::spec::{Architecture, ModelKind};
 #[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
 use crate::core::model::VaeConfig;
-use crate::core::weights::Manifest;
+use crate::core::weights::{Manifest, TestMetrics};
 
 /// The `dataset` a manifest names for a model trained on the person's own letters.
 pub const LETTERS_DATA: &str = "letters";
@@ -410,6 +410,10 @@ pub enum ToWorker {
         /// The letters to train on, when `settings.letters`.
         #[serde(default)]
         letters: Option<LetterSet>,
+        /// Go on from this checkpoint (its weights travel beside the message) rather than
+        /// from fresh weights.
+        #[serde(default)]
+        resume: Option<Checkpoint>,
     },
     Play,
     Pause,
@@ -446,8 +450,26 @@ pub enum FromWorker {
     /// Binary part: the weight file. `map_means`: μ of the held-out images under the
     /// exported weights (its latent map).
     Exported { request: u64, manifest: Box<Manifest>, map_means: Vec<f32> },
+    /// Binary part: the weights (f16) at `checkpoint.step`, sent every few seconds while a
+    /// run trains and when it pauses, so that a reload or a crash loses little.
+    Checkpoint { checkpoint: Checkpoint },
     Failed { message: String },
 }
+
+/// Where a run stands, for going on from it later: its step, time and finished epochs.
+/// The weights travel beside it (a message's binary part, or the record it is kept in).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    pub step: u64,
+    pub wall_millis: f64,
+    pub epoch_losses: Vec<TestMetrics>,
+    #[serde(skip)]
+    pub weights: Vec<u8>,
+}
+
+/// How often a training run sends a [`FromWorker::Checkpoint`].
+pub const CHECKPOINT_INTERVAL_MILLIS: f64 = 4000.0;
 
 /// A warning about what the held-out codes show, in words, or `None`.
 pub fn code_warning(kind: ModelKind, step: u64, heldout: &Losses, means: &[f32], latent: usize) -> Option<String> {
@@ -495,6 +517,16 @@ pub struct BatchOrder {
 impl BatchOrder {
     pub fn new(count: usize, seed: u64) -> Self {
         Self { seed, order: shuffled(count, seed), cursor: 0, epoch: 0 }
+    }
+
+    /// The order after `steps` batches of `batch` (a run resumed from a checkpoint takes
+    /// the batches it would have taken).
+    pub fn after(count: usize, seed: u64, batch: usize, steps: u64) -> Self {
+        let mut order = Self::new(count, seed);
+        for _ in 0..steps {
+            order.next_batch(batch, || {});
+        }
+        order
     }
 
     /// Epochs finished.
@@ -609,7 +641,7 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_json() {
-        let message = ToWorker::Start { settings: LabSettings::default(), backend: BackendRequest::Only(BackendKind::Cpu), play: true, letters: None };
+        let message = ToWorker::Start { settings: LabSettings::default(), backend: BackendRequest::Only(BackendKind::Cpu), play: true, letters: None, resume: None };
         let json = serde_json::to_string(&message).unwrap();
         assert!(json.contains("\"type\":\"start\""), "{json}");
         assert_eq!(serde_json::from_str::<ToWorker>(&json).unwrap(), message);
@@ -650,6 +682,25 @@ mod tests {
         assert_eq!(batch.len(), 5);
         assert_eq!(big.next_batch(8, || {}).len(), 5);
         assert_eq!(BatchOrder::new(0, 1).next_batch(8, || {}), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_resumed_batch_order_goes_on_as_the_uninterrupted_one() {
+        let mut whole = BatchOrder::new(10, 3);
+        let taken: Vec<Vec<usize>> = (0..7).map(|_| whole.next_batch(4, || {})).collect();
+        let mut resumed = BatchOrder::after(10, 3, 4, 4);
+        assert_eq!(resumed.epoch(), 1);
+        let rest: Vec<Vec<usize>> = (0..3).map(|_| resumed.next_batch(4, || {})).collect();
+        assert_eq!(rest, taken[4..]);
+    }
+
+    #[test]
+    fn a_checkpoint_travels_as_json_without_its_weights() {
+        let checkpoint = Checkpoint { step: 40, wall_millis: 1234.5, epoch_losses: Vec::new(), weights: vec![1, 2, 3] };
+        let json = serde_json::to_string(&FromWorker::Checkpoint { checkpoint: checkpoint.clone() }).unwrap();
+        assert!(json.contains(r#""type":"checkpoint""#) && json.contains(r#""wallMillis":1234.5"#), "{json}");
+        let FromWorker::Checkpoint { checkpoint: back } = serde_json::from_str(&json).unwrap() else { panic!("{json}") };
+        assert_eq!(back, Checkpoint { weights: Vec::new(), ..checkpoint });
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub struct EpochLosses {
 }
 
 impl EpochLosses {
+    /// Going on from a checkpoint: the epochs it had finished.
+    pub fn resumed(finished: Vec<TestMetrics>) -> Self {
+        Self { current: LossSums::default(), finished }
+    }
+
     pub fn add(&mut self, reconstruction: f64, kl: f64, images: usize) {
         self.current.add(reconstruction, kl, images);
     }

@@ -2,7 +2,8 @@
 //! from files, kept in the browser's IndexedDB with its manifest and held-out map, so that
 //! the next visit lists it and every view can use it again. Two stores: `models` holds
 //! what the list needs (small), `model-files` the weights and map (read when one is shown).
-//! Other tabs of the page hear of every change on a BroadcastChannel.
+//! Other tabs of the page hear of every change on a BroadcastChannel. A third store, `runs`,
+//! holds each tab's lab run at its last checkpoint, to go on from after a reload or a crash.
 
 use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, TransactionMode};
 use js_sys::{Reflect, Uint8Array};
@@ -14,6 +15,7 @@ use crate::core::weights::{self, Manifest};
 const DATABASE: &str = "latentlab";
 const SUMMARIES: &str = "models";
 const FILES: &str = "model-files";
+const RUNS: &str = "runs";
 /// The channel on which tabs of the page tell each other what changed.
 pub const CHANNEL: &str = "latentlab";
 
@@ -50,10 +52,10 @@ fn describe(error: impl std::fmt::Display) -> String {
 
 async fn open() -> Result<Database, String> {
     let factory = Factory::new().map_err(|e| format!("this browser keeps no models (no IndexedDB: {e})"))?;
-    let mut request = factory.open(DATABASE, Some(1)).map_err(describe)?;
+    let mut request = factory.open(DATABASE, Some(2)).map_err(describe)?;
     request.on_upgrade_needed(|event| {
         let Ok(database) = event.database() else { return };
-        for store in [SUMMARIES, FILES] {
+        for store in [SUMMARIES, FILES, RUNS] {
             if !database.store_names().iter().any(|name| name == store) {
                 let mut params = ObjectStoreParams::new();
                 params.key_path(Some(KeyPath::new_single("name")));
@@ -221,4 +223,53 @@ pub async fn ask_to_persist() -> bool {
     }
     let Ok(asked) = window.navigator().storage().persist() else { return false };
     wasm_bindgen_futures::JsFuture::from(asked).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
+
+/// A lab run as kept at its last checkpoint, under the tab that trained it.
+pub struct KeptRun {
+    pub tab: String,
+    /// The run's settings, letters and checkpoint (JSON; see `lab_client::SavedRun`).
+    pub json: String,
+    pub weights: Vec<u8>,
+    pub saved_at: f64,
+}
+
+/// Keeps tab `tab`'s run (replacing the one it kept before).
+pub async fn keep_run(tab: &str, json: &str, weights: &[u8]) -> Result<(), String> {
+    let record = object(&[
+        ("name", tab.into()),
+        ("run", json.into()),
+        ("weights", Uint8Array::from(weights).into()),
+        ("savedAt", js_sys::Date::now().into()),
+    ]);
+    let database = open().await?;
+    let transaction = database.transaction(&[RUNS], TransactionMode::ReadWrite).map_err(describe)?;
+    transaction.object_store(RUNS).map_err(describe)?.put(&record, None).map_err(describe)?.await.map_err(describe)?;
+    finish(transaction).await
+}
+
+/// Every kept run (records this version cannot read are left out).
+pub async fn runs() -> Result<Vec<KeptRun>, String> {
+    let database = open().await?;
+    let transaction = database.transaction(&[RUNS], TransactionMode::ReadOnly).map_err(describe)?;
+    let values = transaction.object_store(RUNS).map_err(describe)?.get_all(None, None).map_err(describe)?.await.map_err(describe)?;
+    Ok(values
+        .iter()
+        .filter_map(|value| {
+            Some(KeptRun {
+                tab: field(value, "name").as_string()?,
+                json: field(value, "run").as_string()?,
+                weights: field(value, "weights").dyn_into::<Uint8Array>().ok()?.to_vec(),
+                saved_at: field(value, "savedAt").as_f64().unwrap_or(0.0),
+            })
+        })
+        .collect())
+}
+
+/// Forgets tab `tab`'s run.
+pub async fn forget_run(tab: &str) -> Result<(), String> {
+    let database = open().await?;
+    let transaction = database.transaction(&[RUNS], TransactionMode::ReadWrite).map_err(describe)?;
+    transaction.object_store(RUNS).map_err(describe)?.delete(JsValue::from_str(tab)).map_err(describe)?.await.map_err(describe)?;
+    finish(transaction).await
 }

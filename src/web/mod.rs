@@ -72,6 +72,7 @@ pub fn start() {
     session.watch_kept();
     let lab = lab_client::Lab::new(session.clone());
     lab.watch_other_tabs();
+    lab.keep_runs();
     if let Err(error) = api::install(&session, &lab) {
         web_sys::console::error_2(&"latentlab: could not install window.latentlab".into(), &error);
     }

@@ -26,13 +26,13 @@ use crate::core::data::PreparedImages;
 use crate::core::image_set::ImageSet;
 use crate::core::model::Vae;
 use crate::lab::progress::{EpochLosses, Rates, RunningLosses};
-use crate::lab::{BatchOrder, FromWorker, LabSettings, LabState, LabStatus, Losses, ToWorker, MAX_STEPS_PER_CALL};
+use crate::lab::{BatchOrder, FromWorker, LabSettings, LabState, LabStatus, Losses, ToWorker, CHECKPOINT_INTERVAL_MILLIS, MAX_STEPS_PER_CALL};
 
 mod run;
 mod snapshot;
 
 use run::{start_run, train_once};
-use snapshot::{export, snapshot};
+use snapshot::{checkpoint, export, snapshot};
 
 /// Status messages go out at most this often while training runs.
 const STATUS_INTERVAL_MILLIS: f64 = 250.0;
@@ -47,9 +47,19 @@ pub fn start() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let inbox = commands.clone();
     EventListener::new(&scope, "message", move |event| {
-        let json = event.dyn_ref::<MessageEvent>().and_then(|event| event.data().as_string());
+        // A command is its JSON, or {json, bytes} when it carries a checkpoint's weights.
+        let data = event.dyn_ref::<MessageEvent>().map(MessageEvent::data).unwrap_or(JsValue::UNDEFINED);
+        let json = data.as_string().or_else(|| Reflect::get(&data, &"json".into()).ok().and_then(|j| j.as_string()));
         match json.map(|json| serde_json::from_str::<ToWorker>(&json)) {
-            Some(Ok(command)) => inbox.push(command),
+            Some(Ok(mut command)) => {
+                if let ToWorker::Start { resume: Some(checkpoint), .. } = &mut command {
+                    let bytes = Reflect::get(&data, &"bytes".into()).unwrap_or(JsValue::UNDEFINED);
+                    if !bytes.is_undefined() {
+                        checkpoint.weights = Uint8Array::new(&bytes).to_vec();
+                    }
+                }
+                inbox.push(command)
+            }
             _ => post(&FromWorker::Failed { message: "the lab sent a message the worker does not understand".into() }, None),
         }
     })
@@ -137,6 +147,9 @@ struct Run {
     backup: Option<(Vec<u8>, u64)>,
     /// What the labels of the training and held-out images name.
     class_names: Vec<String>,
+    /// The step and time of the last checkpoint sent.
+    checkpointed_step: u64,
+    last_checkpoint: f64,
 }
 
 #[derive(Default)]
@@ -153,9 +166,9 @@ async fn run(commands: Rc<Inbox>) {
     loop {
         let command = commands.pop();
         match command {
-            Some(ToWorker::Start { settings, backend, play, letters }) => {
+            Some(ToWorker::Start { settings, backend, play, letters, resume }) => {
                 current = None;
-                match start_run(settings, backend, letters.as_ref(), &mut caches).await {
+                match start_run(settings, backend, letters.as_ref(), resume, &mut caches).await {
                     Ok(mut run) => {
                         snapshot(&mut run).await;
                         run.running = play;
@@ -189,6 +202,9 @@ async fn run(commands: Rc<Inbox>) {
                     if now() - run.last_status >= STATUS_INTERVAL_MILLIS || !run.running {
                         send_status(run);
                     }
+                    if now() - run.last_checkpoint >= CHECKPOINT_INTERVAL_MILLIS || !run.running {
+                        checkpoint(run).await;
+                    }
                     // A macrotask boundary, so that messages (Pause, β) get in.
                     TimeoutFuture::new(0).await;
                 }
@@ -211,6 +227,7 @@ async fn handle(run: &mut Run, command: ToWorker) {
             run.running = false;
             run.stop_at = None;
             send_status(run);
+            checkpoint(run).await;
         }
         ToWorker::Step { count } => {
             // Trained by the loop, as when playing, so that Pause and β changes get in.

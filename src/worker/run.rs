@@ -15,7 +15,7 @@ use crate::core::image_set::ImageSet;
 use crate::core::letters::{copies_per_drawing, LetterSet};
 use crate::core::weights;
 use crate::lab::progress::{diverged_message, EpochLosses, Rates, RunningLosses, StepOutcome};
-use crate::lab::{BatchOrder, FromWorker, LabSettings, HELDOUT_MAP_IMAGES};
+use crate::lab::{BatchOrder, Checkpoint, FromWorker, LabSettings, HELDOUT_MAP_IMAGES};
 use crate::train::step::{new_optimizer, train_step, StepSettings};
 
 async fn image_set(caches: &mut Caches, url: &str, what: &str) -> Result<Rc<ImageSet>, String> {
@@ -132,7 +132,13 @@ fn letter_data(letters: Option<&LetterSet>, seed: u64) -> Result<RunData, String
     ))
 }
 
-pub(super) async fn start_run(settings: LabSettings, requested: BackendRequest, letters: Option<&LetterSet>, caches: &mut Caches) -> Result<Run, String> {
+pub(super) async fn start_run(
+    settings: LabSettings,
+    requested: BackendRequest,
+    letters: Option<&LetterSet>,
+    resume: Option<Checkpoint>,
+    caches: &mut Caches,
+) -> Result<Run, String> {
     settings.validate()?;
     let (train, heldout, class_names) = if settings.letters {
         letter_data(letters, settings.seed)?
@@ -152,9 +158,12 @@ pub(super) async fn start_run(settings: LabSettings, requested: BackendRequest, 
     let device = base.clone().autodiff();
     device.seed(settings.seed);
     let config = settings.config();
-    let model = match &settings.from {
-        None => config.init(&device),
-        Some(name) => {
+    let model = match (&resume, &settings.from) {
+        (Some(checkpoint), _) => weights::load_unchecked(&config, &checkpoint.weights, &device)
+            .map_err(|e| format!("the checkpoint to go on from could not be read ({e})"))?
+            .train(),
+        (None, None) => config.init(&device),
+        (None, Some(name)) => {
             let manifest_url = model_file_url(&format!("{name}.json"));
             let manifest = weights::parse_manifest(&fetch::fetch_text(&manifest_url).await?)
                 .map_err(|e| format!("{manifest_url}: {e}"))?;
@@ -166,7 +175,15 @@ pub(super) async fn start_run(settings: LabSettings, requested: BackendRequest, 
             weights::load_model(&manifest, &bytes, &device).map_err(|e| format!("{url}: {e}"))?.train()
         }
     };
-    let batches = BatchOrder::new(train.len(), settings.seed);
+    let step = resume.as_ref().map_or(0, |c| c.step);
+    let batches = BatchOrder::after(train.len(), settings.seed, settings.batch, step);
+    let message = resume.as_ref().map(|c| {
+        format!(
+            "Resumed from its last checkpoint, kept in this browser: step {}, paused. Press Play to go on \
+             (the optimizer's running averages start afresh).",
+            c.step
+        )
+    });
     Ok(Run {
         backend,
         backend_reason,
@@ -178,18 +195,20 @@ pub(super) async fn start_run(settings: LabSettings, requested: BackendRequest, 
         heldout: Rc::new(heldout),
         running: false,
         stop_at: None,
-        step: 0,
+        step,
         batches,
-        epochs: EpochLosses::default(),
+        epochs: resume.as_ref().map_or_else(EpochLosses::default, |c| EpochLosses::resumed(c.epoch_losses.clone())),
         average: RunningLosses::default(),
         heldout_losses: None,
         rates: Rates::default(),
         last_status: 0.0,
         next_snapshot: 0.0,
-        wall_millis: 0.0,
-        message: None,
+        wall_millis: resume.as_ref().map_or(0.0, |c| c.wall_millis),
+        message,
         backup: None,
         class_names,
+        checkpointed_step: step,
+        last_checkpoint: now(),
         settings,
     })
 }

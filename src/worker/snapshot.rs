@@ -14,7 +14,7 @@ use crate::core::data::{PreparedImages, IMAGE_PIXELS};
 use crate::core::math::default_latent_grid;
 use crate::core::model::{gaussian_kl, loss_terms, ModelKind, Vae, VaeConfig};
 use crate::core::weights::{self, Manifest, TestMetrics, TrainingRecord};
-use crate::lab::{code_warning, evaluation_noise, FromWorker, LabSettings, Losses, Snapshot, HELDOUT_LOSS_IMAGES, RECONSTRUCTED};
+use crate::lab::{Checkpoint, code_warning, evaluation_noise, FromWorker, LabSettings, Losses, Snapshot, HELDOUT_LOSS_IMAGES, RECONSTRUCTED};
 
 /// Live views are refreshed at least this far apart…
 const SNAPSHOT_INTERVAL_MILLIS: f64 = 1000.0;
@@ -98,6 +98,20 @@ pub(super) async fn snapshot(run: &mut Run) {
     }
     let cost = now() - started;
     run.next_snapshot = now() + SNAPSHOT_INTERVAL_MILLIS.max(cost / SNAPSHOT_SHARE);
+}
+
+/// Sends the weights as they are now, unless they were sent at this step already.
+pub(super) async fn checkpoint(run: &mut Run) {
+    if run.step == run.checkpointed_step {
+        return;
+    }
+    let Ok(cpu) = to_cpu(&run.model.valid(), &run.settings.config()).await else { return };
+    let Ok(bytes) = weights::to_f16_bytes(&cpu) else { return };
+    run.checkpointed_step = run.step;
+    run.last_checkpoint = now();
+    let checkpoint =
+        Checkpoint { step: run.step, wall_millis: run.wall_millis, epoch_losses: run.epochs.finished().to_vec(), weights: Vec::new() };
+    post(&FromWorker::Checkpoint { checkpoint }, Some(bytes));
 }
 
 async fn take_snapshot(run: &Run) -> Result<(Snapshot, Vec<u8>), String> {

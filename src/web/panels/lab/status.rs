@@ -77,13 +77,27 @@ pub(super) fn LabStatusLines() -> impl IntoView {
         })
     };
 
+    let checkpoint_line = move || {
+        s.checkpoint.get().map(|(step, _)| {
+            format!("Kept in this browser at step {step}: a reload, a closed tab or a crashed worker goes on from there.")
+        })
+    };
+    let lab = StoredValue::new_local(use_lab());
+    let restart = move |_| {
+        let _ = lab.get_value().restart();
+    };
+
     view! {
             <div class="status" role="status" data-testid="lab-status">
             <span>{status_text}</span>
             {progress}
         </div>
         {move || backend_reason().map(|m| view! { <p class="caption" data-testid="lab-backend">{m}</p> })}
+        {move || s.crashed.get().map(|_| view! {
+            <p><button type="button" data-testid="lab-restart" on:click=restart>"Restart the training worker"</button></p>
+        })}
         {move || message().map(|m| view! { <p class="note warning" data-testid="lab-message">{m}</p> })}
+        {move || checkpoint_line().map(|m| view! { <p class="caption" data-testid="lab-checkpoint">{m}</p> })}
         {move || used_line().map(|m| view! { <p class="note" data-testid="lab-used">{m}</p> })}
     }
 }

@@ -1,6 +1,9 @@
 //! The page's side of the training lab: starts the worker (its wasm loads only when the
 //! lab opens), sends it [`ToWorker`] messages, turns its [`FromWorker`] messages into
-//! signals for the lab's views, and settles the JS API's promises.
+//! signals for the lab's views, and settles the JS API's promises. What survives a reload
+//! or a crashed worker is in [`resume`].
+
+mod resume;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -21,7 +24,7 @@ use crate::core::data::IMAGE_PIXELS;
 use crate::core::letters::LetterSet;
 use crate::core::preprocess::{PAD_BRUSH, PAD_SIDE};
 use crate::core::weights::Manifest;
-use crate::lab::{FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, MAX_STEPS_PER_CALL, RECONSTRUCTED};
+use crate::lab::{Checkpoint, FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, MAX_STEPS_PER_CALL, RECONSTRUCTED};
 use crate::web::canvas::save_bytes;
 use crate::web::session::Session;
 
@@ -71,6 +74,11 @@ pub struct LabSignals {
     pub letters_problem: RwSignal<Option<String>>,
     /// The settings of the run the worker has (β aside, which changes live).
     pub run_settings: RwSignal<Option<LabSettings>>,
+    /// The step of the run's last checkpoint kept in this browser, and when it was kept.
+    pub checkpoint: RwSignal<Option<(u64, f64)>>,
+    /// Why the worker stopped, when it crashed or stopped answering: the lab offers to
+    /// restart it (from the last checkpoint, if there is one).
+    pub crashed: RwSignal<Option<String>>,
 }
 
 type Condition = Box<dyn Fn(&LabStatus) -> bool>;
@@ -111,6 +119,14 @@ struct Inner {
     training_lock: RefCell<Option<Function>>,
     /// This tab's request for the lock while it is pending: overlapping calls share it.
     pending_claim: RefCell<Option<Promise>>,
+    /// This tab's name for its kept run (see [`resume`]).
+    tab_id: String,
+    /// The letters the current run trains on, if it is a letters run.
+    run_letters: RefCell<Option<LetterSet>>,
+    /// The current run at its last checkpoint, weights included.
+    saved: RefCell<Option<resume::SavedRun>>,
+    /// When the worker last sent a message (ms, the page's clock).
+    last_heard: Cell<f64>,
 }
 
 impl Lab {
@@ -129,6 +145,10 @@ impl Lab {
                 letters_base: RefCell::new(letters.clone()),
                 training_lock: RefCell::new(None),
                 pending_claim: RefCell::new(None),
+                tab_id: resume::new_tab_id(),
+                run_letters: RefCell::new(None),
+                saved: RefCell::new(None),
+                last_heard: Cell::new(0.0),
             }),
             signals: LabSignals {
                 open: RwSignal::new(false),
@@ -143,6 +163,8 @@ impl Lab {
                 letters: RwSignal::new(letters),
                 letters_problem: RwSignal::new(letters_problem),
                 run_settings: RwSignal::new(None),
+                checkpoint: RwSignal::new(None),
+                crashed: RwSignal::new(None),
             },
         }
     }
@@ -197,10 +219,15 @@ impl Lab {
             }
         });
         let lab = self.clone();
-        let on_error = EventListener::new(&worker, "error", move |_| {
-            lab.fail("the training worker could not be loaded or stopped with an error".to_string());
+        let on_error = EventListener::new(&worker, "error", move |event| {
+            let what = event.dyn_ref::<web_sys::ErrorEvent>().map(web_sys::ErrorEvent::message).filter(|m| !m.is_empty());
+            lab.crashed(what.map_or_else(
+                || "the training worker could not be loaded or stopped with an error".to_string(),
+                |what| format!("the training worker stopped with an error ({what})"),
+            ));
             crate::web::build::explain_worker_failure("the training lab's worker", || {});
         });
+        self.inner.last_heard.set(crate::browser::clock::now_millis());
         *self.inner.worker.borrow_mut() = Some((worker, [on_message, on_error]));
         self.signals.open.set(true);
         Ok(())
@@ -213,12 +240,22 @@ impl Lab {
         }
         if let Some((worker, _)) = self.inner.worker.borrow().as_ref() {
             let json = serde_json::to_string(&message).unwrap_or_default();
-            let _ = worker.post_message(&json.into());
+            let _ = match &message {
+                // A checkpoint's weights travel beside the JSON (which leaves them out).
+                ToWorker::Start { resume: Some(checkpoint), .. } => {
+                    let envelope = js_sys::Object::new();
+                    let _ = Reflect::set(&envelope, &"json".into(), &json.into());
+                    let _ = Reflect::set(&envelope, &"bytes".into(), &Uint8Array::from(checkpoint.weights.as_slice()));
+                    worker.post_message(&envelope)
+                }
+                _ => worker.post_message(&json.into()),
+            };
         }
     }
 
     /// Stops the worker and frees its memory.
     pub fn close(&self) {
+        self.forget_saved_run();
         if let Some((worker, _)) = self.inner.worker.borrow_mut().take() {
             worker.terminate();
         }
@@ -238,15 +275,15 @@ impl Lab {
     /// Sets up a run with `settings`; plays it when `play`. The promise resolves with the
     /// first status after the first step (or, without play, once the run is ready).
     pub fn start(&self, settings: LabSettings, play: bool) -> Promise {
+        let letters = settings.letters.then(|| self.signals.letters.get_untracked());
         if !play {
-            return self.start_now(settings, false);
+            return self.start_now(settings, false, letters, None);
         }
         let lab = self.clone();
-        self.when_training_allowed(move || lab.start_now(settings, true))
+        self.when_training_allowed(move || lab.start_now(settings, true, letters, None))
     }
 
-    fn start_now(&self, settings: LabSettings, play: bool) -> Promise {
-        let letters = settings.letters.then(|| self.signals.letters.get_untracked());
+    fn start_now(&self, settings: LabSettings, play: bool, letters: Option<LetterSet>, resume: Option<Checkpoint>) -> Promise {
         let checked = settings
             .validate()
             .and_then(|_| letters.as_ref().map_or(Ok(()), LetterSet::check_trainable))
@@ -258,6 +295,9 @@ impl Lab {
         self.signals.run_settings.set(Some(settings.clone()));
         self.signals.settings.set(settings.clone());
         self.signals.error.set(None);
+        self.signals.crashed.set(None);
+        self.signals.checkpoint.set(resume.as_ref().map(|c| (c.step, js_sys::Date::now())));
+        *self.inner.run_letters.borrow_mut() = letters.clone();
         self.signals.snapshots.set(Vec::new());
         self.signals.status.set(None);
         crate::web::address::record_lab(settings.address().as_deref());
@@ -271,7 +311,7 @@ impl Lab {
         let promise = self.wait_for(Box::new(move |status| {
             status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
         }));
-        self.send(ToWorker::Start { settings, backend, play, letters });
+        self.send(ToWorker::Start { settings, backend, play, letters, resume });
         promise
     }
 
@@ -596,6 +636,7 @@ impl Lab {
             .ok()
             .filter(|b| !b.is_undefined())
             .map(|b| Uint8Array::new(&b).to_vec());
+        self.inner.last_heard.set(crate::browser::clock::now_millis());
         let Ok(message) = serde_json::from_str::<FromWorker>(&json) else {
             self.fail("the training worker sent a message the page does not understand".to_string());
             return;
@@ -656,6 +697,10 @@ impl Lab {
                 if let Some(done) = self.inner.exports.borrow_mut().remove(&request) {
                     done(Ok((*manifest, bytes.unwrap_or_default(), map_means)));
                 }
+            }
+            FromWorker::Checkpoint { mut checkpoint } => {
+                checkpoint.weights = bytes.unwrap_or_default();
+                self.keep_checkpoint(checkpoint);
             }
             FromWorker::Failed { message } => self.fail(message),
         }
