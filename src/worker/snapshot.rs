@@ -156,14 +156,19 @@ impl ModuleVisitor for Parameters {
     }
 }
 
-/// Puts parameters read back from the device into a model, in visiting order.
+/// Puts parameters read back from the device into a freshly built model, in visiting order.
 struct Refill(VecDeque<TensorData>, Device);
 
 impl ModuleMapper for Refill {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (id, tensor, mapper) = param.consume();
-        let value = self.0.pop_front().map_or(tensor, |data| Tensor::from_data(data, &self.1));
-        Param::from_mapped_value(id, value, mapper)
+        // The fresh model's parameters are still lazy: replacing them without reading them
+        // leaves their random initialisation unrun, so a copy (a checkpoint, an export)
+        // draws nothing from the CPU backend's random stream, which training on the CPU
+        // shares; a seeded run stays the same wherever its copies fall.
+        match self.0.pop_front() {
+            Some(data) => Param::initialized(param.id, Tensor::from_data(data, &self.1)),
+            None => param,
+        }
     }
 }
 
