@@ -85,6 +85,13 @@ pub fn default_latent_grid() -> Vec<[f32; 2]> {
     latent_grid(GRID_P_LOW, GRID_P_HIGH, GRID_SIZE)
 }
 
+/// The page's grid in a `latent`-dimensional space, point by point (flat): the grid in
+/// the first two dimensions, the prior's centre (0) in the others.
+pub fn default_latent_grid_in(latent: usize) -> Vec<f32> {
+    let rest = latent.saturating_sub(2);
+    default_latent_grid().into_iter().flat_map(|z| z.into_iter().chain(std::iter::repeat_n(0.0, rest))).collect()
+}
+
 /// How to walk between two latent points.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
@@ -205,6 +212,18 @@ const FAR_DEN: [f64; 8] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_grid_in_more_dimensions_keeps_the_plane_and_centres_the_rest() {
+        let plane: Vec<f32> = default_latent_grid().into_iter().flatten().collect();
+        assert_eq!(default_latent_grid_in(2), plane);
+        let eight = default_latent_grid_in(8);
+        assert_eq!(eight.len(), GRID_SIZE * GRID_SIZE * 8);
+        for (point, z) in eight.chunks(8).zip(plane.chunks(2)) {
+            assert_eq!(&point[..2], z);
+            assert!(point[2..].iter().all(|&v| v == 0.0));
+        }
+    }
 
     #[test]
     fn prior_samples_have_the_prior_moments() {

@@ -7,6 +7,7 @@ pub mod artifacts;
 pub mod augment;
 pub mod backend_kind;
 pub mod catalogue;
+pub mod comparison;
 pub mod data;
 pub mod image_set;
 pub mod letters;

@@ -2,6 +2,7 @@
 //! worker: plain data, shared by both wasm binaries and unit-tested natively. A run's
 //! bookkeeping (epoch losses, speed, a diverged step) is in [`progress`].
 
+pub mod lessons;
 pub mod progress;
 
 use serde::{Deserialize, Serialize};
@@ -504,6 +505,17 @@ pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
     order
 }
 
+/// Whole epochs gone through after `step` batches of `batch` images from `images`
+/// training images.
+pub fn epochs_after(step: u64, batch: usize, images: usize) -> u64 {
+    step * batch as u64 / images.max(1) as u64
+}
+
+/// Whether batch number `step` (counting from 1) finished an epoch.
+pub fn ends_an_epoch(step: u64, batch: usize, images: usize) -> bool {
+    step > 0 && epochs_after(step, batch, images) > epochs_after(step - 1, batch, images)
+}
+
 /// The lab's batch order: each epoch a fresh shuffle of the training images from the
 /// run's seed ([`shuffled`] with seed + epoch), batches taken in turn across epochs.
 #[derive(Debug, Clone)]
@@ -713,6 +725,18 @@ mod tests {
         let mean = noise.iter().map(|v| f64::from(*v)).sum::<f64>() / 4000.0;
         let variance = noise.iter().map(|v| (f64::from(*v) - mean).powi(2)).sum::<f64>() / 4000.0;
         assert!(mean.abs() < 0.06 && (variance - 1.0).abs() < 0.08, "mean {mean}, variance {variance}");
+    }
+
+    #[test]
+    fn epochs_end_where_the_images_run_out() {
+        // 10,000 images in batches of 100: an epoch every 100 batches.
+        let ends: Vec<u64> = (0..=350).filter(|&step| ends_an_epoch(step, 100, 10_000)).collect();
+        assert_eq!(ends, [100, 200, 300]);
+        assert_eq!(epochs_after(299, 100, 10_000), 2);
+        // Batches that do not divide the set: the epoch ends in the batch that runs past it.
+        let ends: Vec<u64> = (0..=10).filter(|&step| ends_an_epoch(step, 300, 1000)).collect();
+        assert_eq!(ends, [4, 7, 10]);
+        assert!(!ends_an_epoch(5, 100, 0), "no images: never");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The page's address: `?model=NAME&z=0.5,-1.2&backend=cpu&lab-…`. The model, the
-//! sliders' latent point and the lab's run settings live there, so a view can be shared.
+//! The page's address: `?model=NAME&z=0.5,-1.2&backend=cpu&lab-…&lesson=…&compare=…`. The
+//! model, the sliders' latent point, the lab's run settings, the lesson set up and the
+//! kept models compared live there, so a view can be shared (or kept in a bookmark).
 
 use std::cell::{Cell, RefCell};
 
@@ -14,9 +15,25 @@ use crate::core::plane::format_point;
 /// rewrites closer than this wait, and the last of them is written.
 const LEAST_GAP_MS: f64 = 60.0;
 
+/// The address's parts, as last recorded.
+struct Parts {
+    /// `model=…&z=…`.
+    view: String,
+    /// `lab-…=…&…`.
+    lab: Option<String>,
+    /// `lesson=…` (and `lesson-length=longer`).
+    lesson: Option<String>,
+    /// `compare=NAME,NAME`.
+    compare: Option<String>,
+}
+
 thread_local! {
-    /// The `model=…&z=…` part and the `lab-…` part, as last recorded.
-    static PARTS: RefCell<(String, Option<String>)> = RefCell::new((String::new(), lab_part_of_address()));
+    static PARTS: RefCell<Parts> = RefCell::new(Parts {
+        view: String::new(),
+        lab: lab_part_of_address(),
+        lesson: part_of_address(&["lesson", "lesson-length"]),
+        compare: part_of_address(&["compare"]),
+    });
     static LAST_WRITTEN_AT: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
     static WRITE_WAITING: Cell<bool> = const { Cell::new(false) };
 }
@@ -26,6 +43,14 @@ fn lab_part_of_address() -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     let lab: Vec<&str> = search.trim_start_matches('?').split('&').filter(|p| p.starts_with("lab-")).collect();
     (!lab.is_empty()).then(|| lab.join("&"))
+}
+
+/// The parameters called `names` as the address has them at start.
+fn part_of_address(names: &[&str]) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let found: Vec<&str> =
+        search.trim_start_matches('?').split('&').filter(|p| names.contains(&p.split_once('=').map_or(*p, |(key, _)| key))).collect();
+    (!found.is_empty()).then(|| found.join("&"))
 }
 
 /// The value of `name` in the page's query string.
@@ -48,14 +73,37 @@ pub fn record(model: &str, z: &[f32], kept: bool) {
             part.push_str(&format!("&z={}", format_point(z)));
         }
     }
-    PARTS.with(|parts| parts.borrow_mut().0 = part);
+    PARTS.with(|parts| parts.borrow_mut().view = part);
     write_address_soon();
 }
 
 /// Records the lab's run settings (`lab-…` parameters), or removes them.
 pub fn record_lab(query: Option<&str>) {
-    PARTS.with(|parts| parts.borrow_mut().1 = query.map(str::to_string));
+    PARTS.with(|parts| parts.borrow_mut().lab = query.map(str::to_string));
     write_address_soon();
+}
+
+/// Records the lesson set up (`lesson=ID`, with `lesson-length=longer` for longer runs), or
+/// removes it.
+pub fn record_lesson(id: Option<&str>, longer: bool) {
+    let part = id.map(|id| if longer { format!("lesson={id}&lesson-length=longer") } else { format!("lesson={id}") });
+    PARTS.with(|parts| parts.borrow_mut().lesson = part);
+    write_address_soon();
+}
+
+/// Records the kept models compared side by side (`compare=NAME,NAME`), or removes them.
+pub fn record_compared(names: &[String]) {
+    let part = (!names.is_empty()).then(|| {
+        let names: Vec<String> = names.iter().map(|n| String::from(js_sys::encode_uri_component(n))).collect();
+        format!("compare={}", names.join(","))
+    });
+    PARTS.with(|parts| parts.borrow_mut().compare = part);
+    write_address_soon();
+}
+
+/// The kept models the address compares, by name.
+pub fn compared_in_address() -> Vec<String> {
+    query_param("compare").map_or_else(Vec::new, |list| list.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect())
 }
 
 /// Writes the recorded parts now, or, within [`LEAST_GAP_MS`] of the last write, once that
@@ -80,17 +128,17 @@ fn write_address_soon() {
 fn write_address() {
     LAST_WRITTEN_AT.with(|at| at.set(now_millis()));
     let Some(window) = web_sys::window() else { return };
-    let (view, lab) = PARTS.with(|parts| parts.borrow().clone());
     let mut pieces: Vec<String> = Vec::new();
-    if !view.is_empty() {
-        pieces.push(view);
-    }
-    if let Some(backend) = query_param("backend") {
-        pieces.push(format!("backend={backend}"));
-    }
-    if let Some(lab) = lab {
-        pieces.push(lab);
-    }
+    PARTS.with(|parts| {
+        let parts = parts.borrow();
+        if !parts.view.is_empty() {
+            pieces.push(parts.view.clone());
+        }
+        if let Some(backend) = query_param("backend") {
+            pieces.push(format!("backend={backend}"));
+        }
+        pieces.extend([&parts.lab, &parts.lesson, &parts.compare].into_iter().flatten().cloned());
+    });
     let query = if pieces.is_empty() { String::new() } else { format!("?{}", pieces.join("&")) };
     if window.location().search().ok().as_deref() == Some(query.as_str()) {
         return;

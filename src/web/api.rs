@@ -20,7 +20,9 @@
 //!   (`count` batches, default 1, then paused; resolves with the status after them),
 //!   `reset()`, `status()` → `{state, step, epoch, imagesPerSecond, backend, loss,
 //!   heldout, message}` or null, `use()` (resolves once the trained model is on show),
-//!   `close()`.
+//!   `close()`, `lesson(id, {length, steps})` (queues a lesson's runs, "kl", "beta", "ae",
+//!   "subset", "latent" or "network", `length` "short" or "longer", or every run `steps`
+//!   batches; resolves with the names the runs are kept under once they are trained).
 //!
 //! - `latentlab.testing.panic(message)`: panics inside the wasm on purpose, so a test can
 //!   check that a panic reaches the person as a message with a way back, never as a
@@ -38,7 +40,8 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use crate::core::catalogue::ShippedModel;
 use crate::core::data::IMAGE_PIXELS;
-use crate::lab::LabSettings;
+use crate::lab::lessons::{Lesson, LessonRun, Length, LESSONS};
+use crate::lab::{LabSettings, MAX_STEPS_PER_CALL};
 use crate::web::engine::Engine;
 use crate::web::lab_client::Lab;
 use crate::web::session::Session;
@@ -186,6 +189,14 @@ fn lab_api(lab: &Lab) -> Result<Object, JsValue> {
         let function = Closure::<dyn Fn() -> Promise>::new(move || call(&lab));
         Reflect::set(&api, &name.into(), &function.into_js_value())?;
     }
+    let for_lesson = lab.clone();
+    let lesson = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(move |id: JsValue, options: JsValue| {
+        match lesson_runs(&id, &options) {
+            Ok(runs) => for_lesson.queue_runs(runs),
+            Err(message) => Promise::reject(&js_error(message)),
+        }
+    });
+    Reflect::set(&api, &"lesson".into(), &lesson.into_js_value())?;
     let for_status = lab.clone();
     let status = Closure::<dyn Fn() -> JsValue>::new(move || for_status.status_value());
     Reflect::set(&api, &"status".into(), &status.into_js_value())?;
@@ -193,6 +204,28 @@ fn lab_api(lab: &Lab) -> Result<Object, JsValue> {
     let close = Closure::<dyn Fn()>::new(move || for_close.close());
     Reflect::set(&api, &"close".into(), &close.into_js_value())?;
     Ok(api)
+}
+
+/// `lesson(id, {length, steps})`: the lesson's runs, `length` "short" (the default) or
+/// "longer", every run trained `steps` batches where given.
+fn lesson_runs(id: &JsValue, options: &JsValue) -> Result<Vec<LessonRun>, String> {
+    let ids = || LESSONS.map(|l| l.id).join(", ");
+    let id = id.as_string().ok_or_else(|| format!("lesson(id): id is one of {}", ids()))?;
+    let lesson = Lesson::find(&id).ok_or_else(|| format!("lesson: \"{id}\" is not a lesson; the lessons are {}", ids()))?;
+    let option = |name: &str| if options.is_object() { Reflect::get(options, &name.into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+    let length = match option("length").as_string() {
+        None => Length::Short,
+        Some(text) => Length::parse(&text).ok_or_else(|| format!("lesson: length \"{text}\" is not \"short\" or \"longer\""))?,
+    };
+    let mut runs = lesson.runs(length);
+    let steps = option("steps");
+    if !steps.is_undefined() {
+        match steps.as_f64() {
+            Some(n) if n.fract() == 0.0 && (1.0..=MAX_STEPS_PER_CALL as f64).contains(&n) => runs.iter_mut().for_each(|r| r.steps = n as u64),
+            _ => return Err(format!("lesson: steps is a whole number of batches from 1 to {MAX_STEPS_PER_CALL}")),
+        }
+    }
+    Ok(runs)
 }
 
 fn testing_api() -> Result<Object, JsValue> {

@@ -34,6 +34,7 @@ use crate::web::panels::picker::ModelPicker;
 use crate::web::panels::samples::SamplesPanel;
 use crate::web::panels::sliders::SliderPanel;
 use crate::web::panels::traversal::TraversalPanel;
+use crate::web::panels::lessons::LessonsPanel;
 use crate::web::panels::yours::YourModelsPanel;
 use crate::web::panels::tray::TrayPanel;
 use crate::web::session::{use_session, Session};
@@ -184,6 +185,7 @@ pub fn App() -> impl IntoView {
                     <HistoryPanel />
                 </Show>
                 <Show when=group_mounted(4)>
+                    <LessonsPanel />
                     <YourModelsPanel />
                     <LettersPanel />
                     <LabPanel />

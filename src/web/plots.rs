@@ -54,7 +54,7 @@ pub fn class_legend(class_names: &[String]) -> impl IntoView {
 
 #[component]
 pub fn LatentMapPlot(
-    id: &'static str,
+    #[prop(into)] id: String,
     #[prop(into)] scatter: Signal<Option<Scatter>>,
     #[prop(into)] label: Signal<String>,
     #[prop(into, default = Signal::stored(false))] hidden: Signal<bool>,
@@ -72,7 +72,7 @@ pub fn LatentMapPlot(
 
 #[component]
 pub fn ImageStrip(
-    id: &'static str,
+    #[prop(into)] id: String,
     #[prop(into)] images: Signal<Option<Images>>,
     #[prop(into)] label: Signal<String>,
     width: u32,

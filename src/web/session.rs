@@ -124,6 +124,11 @@ impl Session {
         });
     }
 
+    /// The page's shared state.
+    pub fn page(&self) -> Page {
+        self.inner.page
+    }
+
     /// The model the page shows now.
     pub fn shown(&self) -> Option<Rc<Engine>> {
         self.inner.shown.borrow().clone()

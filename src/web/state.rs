@@ -30,6 +30,8 @@ pub struct Page {
     pub kept: RwSignal<Vec<KeptModel>>,
     /// Why the kept models could not be listed, in words.
     pub kept_problem: RwSignal<Option<String>>,
+    /// The kept models ticked for the side-by-side view (by name, two to four).
+    pub compared: RwSignal<Vec<String>>,
     pub storage: RwSignal<Option<StorageLine>>,
 }
 
@@ -50,6 +52,7 @@ impl Page {
             notices: RwSignal::new(Vec::new()),
             backend: RwSignal::new(None),
             kept: RwSignal::new(Vec::new()),
+            compared: RwSignal::new(address::compared_in_address()),
             kept_problem: RwSignal::new(None),
             storage: RwSignal::new(None),
             views: Views {

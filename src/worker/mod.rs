@@ -26,7 +26,7 @@ use crate::core::data::PreparedImages;
 use crate::core::image_set::ImageSet;
 use crate::core::model::Vae;
 use crate::lab::progress::{EpochLosses, Rates, RunningLosses};
-use crate::lab::{BatchOrder, FromWorker, LabSettings, LabState, LabStatus, Losses, ToWorker, CHECKPOINT_INTERVAL_MILLIS, MAX_STEPS_PER_CALL};
+use crate::lab::{ends_an_epoch, BatchOrder, FromWorker, LabSettings, LabState, LabStatus, Losses, ToWorker, CHECKPOINT_INTERVAL_MILLIS, MAX_STEPS_PER_CALL};
 
 mod run;
 mod snapshot;
@@ -192,7 +192,9 @@ async fn run(commands: Rc<Inbox>) {
                         if reached {
                             run.running = false;
                         }
-                        if reached || now() >= run.next_snapshot {
+                        // A snapshot at each epoch's end too: the page's reconstructions by epoch.
+                        let epoch_ended = ends_an_epoch(run.step, run.settings.batch, run.train.len());
+                        if reached || epoch_ended || now() >= run.next_snapshot {
                             snapshot(run).await;
                         }
                     }

@@ -1,7 +1,8 @@
 // End-to-end: nothing is lost. A model trained in the lab is kept in the browser and comes
 // back after a reload (renamed, downloaded, deleted); two tabs keep each other's letters,
 // hear of each other's models and take turns to train; after a first visit the page works
-// with the server gone; and a page whose site was updated under it says so and reloads.
+// with the server gone; a page whose site was updated under it says so and reloads; and kept
+// models are compared side by side.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { openBrowser } from './browser.mjs';
 import { serveSite, useSite } from './server.mjs';
 import { buildSite, recordWorkers, saveScreenshot } from './site.mjs';
-import { decode, meanAbsDiff, waitFor, waitForModel } from './page.mjs';
+import { decode, mean, meanAbsDiff, readCanvas, tiles, waitFor, waitForModel } from './page.mjs';
 import { drawnLetter } from './drawings.mjs';
 
 const site = useSite('/kept/');
@@ -205,6 +206,129 @@ describe('nothing is lost', () => {
       server.close();
       await session.close();
       rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
+  test('models side by side: two runs that differ only in β; the table marks β, the chart draws both, β = 4\'s map is the tighter', async () => {
+    const session = await openBrowser();
+    try {
+      await open(session, `${site.url}?backend=cpu&model=mnist-vae-2d`);
+      assert.match(await text(session, 'side-hint'), /Tick “Compare” on two to four/);
+      const names = [];
+      for (const beta of [0.1, 4]) {
+        await session.run(`await window.latentlab.lab.start({dataset: "mnist", classes: [0, 1], batch: 128, lr: 0.003, seed: 3, arch: "dense", beta: ${beta}});
+          await window.latentlab.lab.pause();`);
+        await session.run('await window.latentlab.lab.step(300);');
+        await session.run('await window.latentlab.lab.use();');
+        names.push(await session.run('return document.querySelector("[data-testid=model-line]").textContent.match(/Model (lab-[^:]+):/)[1];'));
+      }
+      // The same seed and step would give the same name: the second keeps its own.
+      assert.notEqual(names[0], names[1]);
+      await waitFor(session, 'document.querySelectorAll("[data-testid=kept-model]").length === 2', 'both models in the list');
+      for (const name of names) await session.click(`[data-testid=kept-model][data-name='${name}'] [data-testid=kept-compare]`);
+      await waitFor(session, '[...document.querySelectorAll("[data-testid=side-spread]")].filter((td) => td.textContent !== "—").length === 2', 'both spreads');
+
+      const rows = await session.run(`return [...document.querySelectorAll("[data-testid=side-table] tbody tr")].map((tr) =>
+        ({ row: tr.dataset.row, differs: tr.dataset.differs === "true", values: [...tr.querySelectorAll("td")].map((td) => td.textContent) }));`);
+      const row = (label) => rows.find((r) => r.row.startsWith(label));
+      assert.deepEqual(row('β'), { row: row('β').row, differs: true, values: ['0.1', '4'] });
+      for (const same of ['Data', 'Classes', 'Model', 'Network', 'Latent', 'Batch', 'Learning rate', 'Seed', 'Epochs', 'Training images']) {
+        assert.equal(row(same).differs, false, `${same}: ${row(same).values}`);
+      }
+      assert.deepEqual(rows.filter((r) => r.differs).map((r) => r.row), [row('β').row]);
+
+      // Measured here, from the maps the browser keeps: β = 4 pulls the held-out μ in.
+      const measured = await session.run(`
+        const database = await new Promise((resolve, reject) => {
+          const request = indexedDB.open("latentlab");
+          request.onsuccess = () => resolve(request.result);
+          request.onerror = () => reject(request.error);
+        });
+        const half = (h) => {
+          const sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+          if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+          return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+        };
+        const spreads = [];
+        for (const name of args[0]) {
+          const files = await new Promise((resolve, reject) => {
+            const request = database.transaction("model-files").objectStore("model-files").get(name);
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          });
+          const view = new DataView(files.map.buffer, files.map.byteOffset, files.map.byteLength);
+          const count = view.getUint32(4, true), latent = view.getUint32(8, true);
+          let squares = 0;
+          for (let i = 0; i < count * latent; i++) squares += half(view.getUint16(12 + 2 * i, true)) ** 2;
+          spreads.push(Math.sqrt(squares / count));
+        }
+        database.close();
+        return spreads;`, names);
+      assert.ok(measured[1] < 0.5 * measured[0], `spread of the held-out μ: β = 0.1 ${measured[0]}, β = 4 ${measured[1]}`);
+      const shown = await session.run('return [...document.querySelectorAll("[data-testid=side-spread]")].map((td) => Number(td.textContent));');
+      shown.forEach((value, i) => assert.ok(Math.abs(value - measured[i]) <= 0.001 * measured[i] + 0.001, `shown ${value}, measured ${measured[i]}`));
+
+      // The chart draws one line per model in its colour; each map is painted.
+      const colours = await session.run(`
+        const canvas = document.getElementById("side-losses");
+        const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        const near = ([r, g, b]) => { let n = 0; for (let i = 0; i < rgba.length; i += 4) if (Math.abs(rgba[i] - r) + Math.abs(rgba[i + 1] - g) + Math.abs(rgba[i + 2] - b) < 40) n++; return n; };
+        return [near([0x7c, 0xc4, 0xff]), near([0xf2, 0x8e, 0x2b])];`);
+      assert.ok(colours.every((n) => n > 20), `chart pixels in each model's colour: ${colours}`);
+      assert.match(await session.run('return document.getElementById("side-losses").getAttribute("aria-label");'), /one line per model .*→.*; .*→/);
+      for (const name of names) {
+        const map = await readCanvas(session, `[data-testid=side-model][data-name='${name}'] canvas`);
+        assert.ok(map.painted > 100, `${name}'s map: ${map.painted} painted pixels`);
+      }
+      // Each model's grid is painted, and the two grids differ; each reconstructs the same ten
+      // held-out images, and β = 0.1, whose weaker KL term leaves the codes free to carry
+      // detail, both scores the lower held-out reconstruction loss and draws the nearer copies.
+      await waitFor(session, `${JSON.stringify(names)}.every((name) => !document.getElementById("side-reconstructions-" + name).classList.contains("hidden"))`, 'both reconstruction strips');
+      const originals = tiles(await readCanvas(session, '#side-originals'));
+      assert.equal(originals.length, 10);
+      const grids = [], errors = [];
+      for (const name of names) {
+        const grid = await readCanvas(session, `#side-grid-${name}`);
+        assert.equal(tiles(grid).length, 225, `${name}'s grid`);
+        assert.ok(grid.painted > 1000, `${name}'s grid: ${grid.painted} painted pixels`);
+        grids.push(grid.grey);
+        const copies = tiles(await readCanvas(session, `#side-reconstructions-${name}`));
+        errors.push(mean(copies.map((copy, i) => meanAbsDiff(copy, originals[i]))));
+      }
+      assert.ok(meanAbsDiff(grids[0], grids[1]) > 0.01, 'the two grids differ');
+      const reconstruction = row('Held-out reconstruction').values.map(Number);
+      assert.ok(reconstruction[0] < reconstruction[1], `held-out reconstruction in the table: ${reconstruction}`);
+      assert.ok(errors[0] < errors[1], `mean grey error of the strips: ${errors}`);
+      assert.ok(Math.max(...errors) < 0.2, `the reconstructions are near their originals (mean grey error ${errors})`);
+
+      // One PNG: a column per model; its grids are the page's grids.
+      const [png] = await session.downloads(1, () => session.click('[data-testid=side-png]'));
+      assert.match(png.name, /^compare-.*-vs-.*\.png$/);
+      assert.equal(png.bytes.subarray(1, 4).toString('latin1'), 'PNG');
+      const [width, height] = [png.bytes.readUInt32BE(16), png.bytes.readUInt32BE(20)];
+      assert.equal(width, 12 + 2 * 312, 'two columns');
+      const pictureGrids = await session.run(`
+        const image = await createImageBitmap(new Blob([Uint8Array.from(atob(args[0]), (c) => c.charCodeAt(0))]));
+        const canvas = new OffscreenCanvas(image.width, image.height);
+        const ctx = canvas.getContext('2d');
+        ctx.drawImage(image, 0, 0);
+        // The second row of each column (below the title and the map) is its grid.
+        return [0, 1].map((column) => {
+          const data = ctx.getImageData(12 + column * 312, 36 + 312, 300, 300).data;
+          let painted = 0;
+          for (let i = 0; i < data.length; i += 4) if (data[i] > 60) painted++;
+          return painted;
+        });`, png.bytes.toString('base64'));
+      assert.ok(height > 700 && pictureGrids.every((n) => n > 1000), `the picture (${width}×${height}) holds both grids: ${pictureGrids}`);
+
+      await session.run('document.querySelector("[data-testid=side-by-side]").scrollIntoView();');
+      saveScreenshot('side-by-side', await session.screenshot());
+
+      // One unticked: the hint again.
+      await session.click(`[data-testid=kept-model][data-name='${names[0]}'] [data-testid=kept-compare]`);
+      await waitFor(session, 'document.querySelector("[data-testid=side-hint]")', 'the hint');
+    } finally {
+      await session.close();
     }
   });
 });

@@ -3,6 +3,7 @@
 //! signals for the lab's views, and settles the JS API's promises. What survives a reload
 //! or a crashed worker is in [`resume`].
 
+pub mod queue;
 mod resume;
 
 use std::cell::{Cell, RefCell};
@@ -34,6 +35,8 @@ const TRAINING_LOCK: &str = "latentlab-training";
 const TRAINING_TAB_KEY: &str = "latentlab-training-tab";
 /// Snapshots kept for scrubbing back; when full, every other older one is dropped.
 const KEPT_SNAPSHOTS: usize = 120;
+/// Epochs the reconstructions-by-epoch figure shows (the first ones).
+pub const EPOCH_ROWS: usize = 40;
 
 /// A snapshot with its pictures.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +82,11 @@ pub struct LabSignals {
     /// Why the worker stopped, when it crashed or stopped answering: the lab offers to
     /// restart it (from the last checkpoint, if there is one).
     pub crashed: RwSignal<Option<String>>,
+    /// Reconstructions of the held-out images the strip shows, after each epoch: (epoch,
+    /// 28×28 bytes per image), one entry per epoch from the first, at most [`EPOCH_ROWS`].
+    pub by_epoch: RwSignal<Vec<(u64, Vec<u8>)>>,
+    /// Runs set up to train one after the other (a lesson's).
+    pub queue: queue::QueueSignals,
 }
 
 type Condition = Box<dyn Fn(&LabStatus) -> bool>;
@@ -165,6 +173,8 @@ impl Lab {
                 run_settings: RwSignal::new(None),
                 checkpoint: RwSignal::new(None),
                 crashed: RwSignal::new(None),
+                by_epoch: RwSignal::new(Vec::new()),
+                queue: queue::QueueSignals::new(),
             },
         }
     }
@@ -268,6 +278,7 @@ impl Lab {
         s.status.set(None);
         s.loading.set(None);
         s.snapshots.set(Vec::new());
+        s.by_epoch.set(Vec::new());
         s.heldout.set(None);
         s.run_settings.set(None);
     }
@@ -299,6 +310,7 @@ impl Lab {
         self.signals.checkpoint.set(resume.as_ref().map(|c| (c.step, js_sys::Date::now())));
         *self.inner.run_letters.borrow_mut() = letters.clone();
         self.signals.snapshots.set(Vec::new());
+        self.signals.by_epoch.set(Vec::new());
         self.signals.status.set(None);
         crate::web::address::record_lab(settings.address().as_deref());
         // Earlier waiters belong to the run this one replaces.
@@ -495,19 +507,26 @@ impl Lab {
         answer.unwrap_or_else(|| Err("the training worker did not answer".to_string()))
     }
 
+    /// Keeps the lab's model as it is now in the browser (see [`Session::add_model`]), with
+    /// its held-out map; its manifest as kept (a kept model of the same name may have made
+    /// it take a number).
+    async fn keep_current(&self, origin: &str) -> Result<Manifest, String> {
+        let (manifest, bytes, means) = self.export_now().await?;
+        let map = self.signals.heldout.with_untracked(|h| {
+            h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
+        });
+        let name = self.inner.session.add_model(manifest.clone(), bytes, map, origin).await?;
+        Ok(Manifest { name, ..manifest })
+    }
+
     /// Puts the lab's model on show in every view; resolves once it is shown.
     pub fn use_model(&self) -> Promise {
         let lab = self.clone();
         let ticket = self.inner.session.ticket();
         future_to_promise(async move {
             let shown = async {
-                let (manifest, bytes, means) = lab.export_now().await?;
-                let map = lab.signals.heldout.with_untracked(|h| {
-                    h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
-                });
-                let name = lab.inner.session.add_model(manifest.clone(), bytes, map, "trained in the lab").await?;
-                // A kept model of the same name may have made it take a number.
-                let manifest = Manifest { name: name.clone(), ..manifest };
+                let manifest = lab.keep_current("trained in the lab").await?;
+                let name = manifest.name.clone();
                 let peer = crate::core::catalogue::ShippedModel::peer_of(
                     &manifest.dataset,
                     manifest.kind,
@@ -681,6 +700,15 @@ impl Lab {
                     reconstructions: reconstructions.to_vec(),
                     snapshot,
                 };
+                // The first snapshot of each new epoch: the worker takes one as an epoch ends.
+                let epoch = (live.snapshot.epoch + 1e-9).floor() as u64;
+                if epoch > s.by_epoch.with_untracked(|rows| rows.last().map_or(0, |row| row.0)) {
+                    s.by_epoch.update(|rows| {
+                        if rows.len() < EPOCH_ROWS {
+                            rows.push((epoch, live.reconstructions.clone()));
+                        }
+                    });
+                }
                 s.snapshots.update(|kept| {
                     if kept.len() >= KEPT_SNAPSHOTS {
                         let older = kept.len() / 2;

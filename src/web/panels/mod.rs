@@ -12,5 +12,7 @@ pub mod interpolation;
 pub mod compare;
 pub mod history;
 pub mod yours;
+pub mod side_by_side;
+pub mod lessons;
 pub mod letters;
 pub mod lab;

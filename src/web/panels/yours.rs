@@ -9,10 +9,13 @@ use crate::core::catalogue::DatasetId;
 use crate::core::spec::ModelKind;
 use crate::web::canvas::save_bytes;
 use crate::web::kept::{self, KeptModel};
+use crate::web::panels::side_by_side::SideBySide;
 use crate::web::session::use_session;
 use crate::web::state::{Page, StorageLine};
 
 type Outcome = Option<Result<String, String>>;
+
+use crate::web::panels::side_by_side::MAX_COMPARED;
 
 /// A size in bytes, in words (MB of 1,024², as elsewhere on the page).
 pub fn size_in_words(bytes: f64) -> String {
@@ -49,6 +52,7 @@ fn offline_state() -> String {
 pub fn YourModelsPanel() -> impl IntoView {
     let page = expect_context::<Page>();
     let message = RwSignal::new(None as Outcome);
+    let compared = page.compared;
     let offline = RwSignal::new(offline_state());
     gloo_events::EventListener::new(&window(), "latentlab-offline-ready", move |_| offline.set(offline_state())).forget();
     view! {
@@ -56,7 +60,8 @@ pub fn YourModelsPanel() -> impl IntoView {
             <h2 id="yours-title">"Your models, kept in this browser"</h2>
             <p class="caption">
                 "Every model you train in the lab and put on show, and every model you load from files, is kept here \
-                 between visits (in this browser only): show it in every view, rename it, download its files, or delete it."
+                 between visits (in this browser only): show it in every view, rename it, download its files, delete it, \
+                 or compare up to four side by side."
             </p>
             <StorageNote storage=page.storage count=move || page.kept.with(Vec::len) offline=offline />
             {move || page.kept_problem.get().map(|why| view! { <p class="note warning" data-testid="kept-problem">{why}</p> })}
@@ -67,12 +72,13 @@ pub fn YourModelsPanel() -> impl IntoView {
             </Show>
             <ul class="kept-list" data-testid="kept-list">
                 <For each=move || page.kept.get() key=|model| (model.name().to_string(), model.title.clone(), model.kept_at.to_bits())
-                    children=move |model| view! { <KeptCard model=model message=message /> } />
+                    children=move |model| view! { <KeptCard model=model message=message compared=compared /> } />
             </ul>
             {move || message.get().map(|outcome| match outcome {
                 Ok(text) => view! { <p class="note" role="status" data-testid="kept-message">{text}</p> }.into_any(),
                 Err(text) => view! { <p class="note warning" role="alert" data-testid="kept-message">{text}</p> }.into_any(),
             })}
+            <SideBySide compared=compared />
         </section>
     }
 }
@@ -107,7 +113,7 @@ fn StorageNote(
 }
 
 #[component]
-fn KeptCard(model: KeptModel, message: RwSignal<Outcome>) -> impl IntoView {
+fn KeptCard(model: KeptModel, message: RwSignal<Outcome>, compared: RwSignal<Vec<String>>) -> impl IntoView {
     let page = expect_context::<Page>();
     let session = use_session();
     let name = model.name().to_string();
@@ -167,6 +173,22 @@ fn KeptCard(model: KeptModel, message: RwSignal<Outcome>) -> impl IntoView {
             });
         }
     };
+    let ticked = {
+        let name = name.clone();
+        Signal::derive(move || compared.with(|c| c.contains(&name)))
+    };
+    let tick = {
+        let name = name.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            compared.update(|c| {
+                c.retain(|n| n != &name);
+                if on && c.len() < MAX_COMPARED {
+                    c.push(name.clone());
+                }
+            });
+        }
+    };
     let title = model.title.clone();
     view! {
         <li class="kept-card" data-testid="kept-model" data-name=name.clone()>
@@ -177,6 +199,11 @@ fn KeptCard(model: KeptModel, message: RwSignal<Outcome>) -> impl IntoView {
                 <button type="button" data-testid="kept-show" aria-pressed=move || shown.get().to_string() on:click=show>
                     {move || if shown.get() { "On show" } else { "Show" }}
                 </button>
+                <label class="kept-compare">
+                    <input type="checkbox" data-testid="kept-compare" prop:checked=ticked on:change=tick
+                        prop:disabled=move || !ticked.get() && compared.with(|c| c.len() >= MAX_COMPARED) />
+                    "Compare"
+                </label>
                 <button type="button" data-testid="kept-download" on:click=download>"Download"</button>
                 <button type="button" data-testid="kept-delete" class:danger=move || confirming.get() on:click=delete
                     on:blur=move |_| confirming.set(false)>

@@ -67,6 +67,23 @@ pub(super) fn LabViews(scrub: Scrub) -> impl IntoView {
         })
     });
     let grid = Signal::derive(move || shown_snapshot()?.grid.as_ref().map(|bytes| Images::from_bytes(bytes, 15)));
+    // The Méndez figure: the same held-out images, then their reconstructions after each epoch.
+    let by_epoch = Signal::derive(move || {
+        let rows = s.by_epoch.get();
+        let first = rows.first()?;
+        let count = first.1.len() / IMAGE_PIXELS;
+        s.heldout.with(|heldout| {
+            let originals = heldout.as_ref()?.pixels.get(..count * IMAGE_PIXELS)?;
+            Some(Images::from_bytes(originals.iter().chain(rows.iter().flat_map(|(_, bytes)| bytes)), count))
+        })
+    });
+    let epochs_in_words = move || {
+        s.by_epoch.with(|rows| match (rows.first(), rows.last()) {
+            (Some(first), Some(last)) if first.0 != last.0 => format!("epochs {} to {}", first.0, last.0),
+            (Some(first), _) => format!("epoch {}", first.0),
+            _ => String::new(),
+        })
+    };
 
     let snapshot_count = move || s.snapshots.with(Vec::len);
     let scrub_label = move || {
@@ -139,6 +156,12 @@ pub(super) fn LabViews(scrub: Scrub) -> impl IntoView {
                     label=Signal::derive(move || format!("Training and {} losses", evaluated(s).label())) />
                 <ImageStrip id="lab-reconstructions" images=strip width=280 height=56
                     label=Signal::derive(move || format!("Ten of {} (top) and their reconstructions (bottom)", images_in_words())) />
+                <figure class="lab-by-epoch" class:hidden=move || s.by_epoch.with(Vec::is_empty)>
+                    <figcaption>{move || format!("After each epoch ({}): the top row, ten held-out images; each row below, \
+                        their reconstructions as the model stood at the end of that epoch.", epochs_in_words())}</figcaption>
+                    <ImageStrip id="lab-by-epoch" images=by_epoch width=280 height=56
+                        label=Signal::derive(move || format!("Ten held-out images (top row) and their reconstructions after {}, a row per epoch", epochs_in_words())) />
+                </figure>
                 <ImageStrip id="lab-grid" class="lab-grid" images=grid width=420 height=420
                     hidden=Signal::derive(move || latent() != 2)
                     label="The 15×15 grid decoded by the model in training".to_string() />
