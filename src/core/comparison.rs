@@ -10,19 +10,45 @@ use crate::core::weights::Manifest;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ComparisonRow {
     pub label: &'static str,
+    /// The label in a few characters, for a chart's legend.
+    pub short: &'static str,
     pub values: Vec<String>,
     /// A setting whose values are not all the same (measurements are never marked).
     pub differs: bool,
 }
 
-fn setting(label: &'static str, manifests: &[&Manifest], value: impl Fn(&Manifest) -> String) -> ComparisonRow {
+fn setting(label: &'static str, short: &'static str, manifests: &[&Manifest], value: impl Fn(&Manifest) -> String) -> ComparisonRow {
     let values: Vec<String> = manifests.iter().map(|m| value(m)).collect();
     let differs = values.windows(2).any(|pair| pair[0] != pair[1]);
-    ComparisonRow { label, values, differs }
+    ComparisonRow { label, short, values, differs }
 }
 
 fn measurement(label: &'static str, manifests: &[&Manifest], value: impl Fn(&Manifest) -> String) -> ComparisonRow {
-    ComparisonRow { label, values: manifests.iter().map(|m| value(m)).collect(), differs: false }
+    ComparisonRow { label, short: label, values: manifests.iter().map(|m| value(m)).collect(), differs: false }
+}
+
+/// A short name for each of the `titles.len()` compared models, for a chart's legend: the
+/// settings in which they differ ("β 0.1", "latent 8, seed 3"), or where none differs a
+/// shortened title.
+pub fn legend_labels(rows: &[ComparisonRow], titles: &[String]) -> Vec<String> {
+    const LONGEST_TITLE: usize = 22;
+    titles
+        .iter()
+        .enumerate()
+        .map(|(i, title)| {
+            let differing: Vec<String> =
+                rows.iter().filter(|r| r.differs).filter_map(|r| r.values.get(i).map(|v| format!("{} {v}", r.short).trim_start().to_string())).collect();
+            if differing.is_empty() {
+                if title.chars().count() > LONGEST_TITLE {
+                    format!("{}…", title.chars().take(LONGEST_TITLE - 1).collect::<String>())
+                } else {
+                    title.clone()
+                }
+            } else {
+                differing.join(", ")
+            }
+        })
+        .collect()
 }
 
 /// A number as the table writes it: up to four significant digits, no trailing zeros.
@@ -62,17 +88,17 @@ pub fn comparison_rows(manifests: &[&Manifest]) -> Vec<ComparisonRow> {
     };
     let data = |m: &Manifest| DatasetId::from_name(&m.dataset).map_or_else(|| m.dataset.clone(), |d| d.label().to_string());
     vec![
-        setting("Data", manifests, data),
-        setting("Classes", manifests, classes_of),
-        setting("Model", manifests, kind),
-        setting("Network", manifests, network),
-        setting("Latent dimensions", manifests, |m| m.latent.to_string()),
-        setting("β (weight of the KL term)", manifests, |m| if m.kind == ModelKind::Ae { "—".to_string() } else { short_number(m.training.beta) }),
-        setting("Batch", manifests, |m| m.training.batch.to_string()),
-        setting("Learning rate", manifests, |m| short_number(m.training.learning_rate)),
-        setting("Seed", manifests, |m| m.training.seed.to_string()),
-        setting("Epochs", manifests, |m| m.training.epochs.to_string()),
-        setting("Training images", manifests, |m| m.training.train_images.to_string()),
+        setting("Data", "data", manifests, data),
+        setting("Classes", "classes", manifests, classes_of),
+        setting("Model", "", manifests, kind),
+        setting("Network", "", manifests, network),
+        setting("Latent dimensions", "latent", manifests, |m| m.latent.to_string()),
+        setting("β (weight of the KL term)", "β", manifests, |m| if m.kind == ModelKind::Ae { "—".to_string() } else { short_number(m.training.beta) }),
+        setting("Batch", "batch", manifests, |m| m.training.batch.to_string()),
+        setting("Learning rate", "lr", manifests, |m| short_number(m.training.learning_rate)),
+        setting("Seed", "seed", manifests, |m| m.training.seed.to_string()),
+        setting("Epochs", "epochs", manifests, |m| m.training.epochs.to_string()),
+        setting("Training images", "images", manifests, |m| m.training.train_images.to_string()),
         measurement("Training time (s)", manifests, |m| short_number(m.training.wall_time_seconds)),
         measurement("Held-out −ELBO (nats)", manifests, |m| short_number(m.test_metrics.neg_elbo)),
         measurement("Held-out reconstruction (nats)", manifests, |m| short_number(m.test_metrics.reconstruction)),
@@ -174,6 +200,14 @@ mod tests {
         assert_eq!(shared_examples(&labels, &[Some(&[0, 1]), Some(&[1, 4])], 10), [2, 5]);
         assert_eq!(shared_examples(&labels, &[Some(&[0]), Some(&[4])], 2), [0, 1], "no shared class: the first images");
         assert!(shared_examples(&[], &[None], 10).is_empty());
+    }
+
+    #[test]
+    fn legends_name_the_differing_settings() {
+        let (a, b) = (manifest(0.1, 3), manifest(4.0, 3));
+        let titles = ["a model with a very long name indeed".to_string(), "short".to_string()];
+        assert_eq!(legend_labels(&comparison_rows(&[&a, &b]), &titles), ["β 0.1", "β 4"]);
+        assert_eq!(legend_labels(&comparison_rows(&[&a, &a]), &titles), ["a model with a very l…", "short"]);
     }
 
     #[test]

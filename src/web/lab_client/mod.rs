@@ -355,8 +355,15 @@ impl Lab {
         self.wait_for(Box::new(|status| status.state != LabState::Running))
     }
 
-    /// Trains `count` batches, then pauses; resolves with the status after them.
+    /// Trains `count` batches, then pauses; resolves with the status after them (or, when
+    /// the run is paused before, after those it trained).
     pub fn step(&self, count: u64) -> Promise {
+        self.step_unless(count, || false)
+    }
+
+    /// [`Self::step`], unless `called_off()` says otherwise once this tab may train (the
+    /// queue, paused meanwhile): then it resolves at once.
+    fn step_unless(&self, count: u64, called_off: impl FnOnce() -> bool + 'static) -> Promise {
         if !(1..=MAX_STEPS_PER_CALL).contains(&count) {
             return Promise::reject(&js_sys::Error::new(&format!(
                 "step: {count} is not a number of batches from 1 to {MAX_STEPS_PER_CALL}"
@@ -367,12 +374,13 @@ impl Lab {
         }
         let lab = self.clone();
         self.when_training_allowed(move || {
+            if called_off() {
+                return Promise::resolve(&JsValue::UNDEFINED);
+            }
             let target = lab.signals.status.with_untracked(|s| s.as_ref().map_or(0, |s| s.step)) + count;
             lab.send(ToWorker::Step { count });
-            // A NaN leaves the count where it was, paused with a message.
-            lab.wait_for(Box::new(move |status| {
-                status.step >= target || (status.state != LabState::Running && status.message.is_some())
-            }))
+            // Paused early (by Pause, or by a NaN, with a message), the run stops short.
+            lab.wait_for(Box::new(move |status| status.step >= target || status.state != LabState::Running))
         })
     }
 

@@ -9,7 +9,6 @@ use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::Lab;
 use crate::lab::lessons::LessonRun;
-use crate::lab::LabState;
 use crate::web::kept;
 use crate::web::panels::side_by_side::MAX_COMPARED;
 
@@ -106,10 +105,13 @@ impl Lab {
         })
     }
 
-    /// Stops the queue after the batches in progress; the run keeps its place and goes on
-    /// from there when the queue plays again.
+    /// Pauses the queue and the lab's run; the run keeps its place and goes on from there
+    /// when the queue plays again.
     pub fn pause_queue(&self) {
         self.signals.queue.playing.set(false);
+        if self.signals.run_settings.with_untracked(Option::is_some) {
+            crate::web::tasks::settle(self.pause());
+        }
     }
 
     /// Takes run `id` out of the queue (a run in progress stops after its batches in
@@ -153,13 +155,16 @@ impl Lab {
                 return Ok(None);
             }
             let target = done + CHUNK.min(run.steps - done);
-            JsFuture::from(self.step(target - done)).await.map_err(message_of)?;
-            // A NaN pauses the run short of its target, with a message.
-            let stopped = self.signals.status.with_untracked(|s| {
-                s.as_ref().filter(|s| s.state != LabState::Running && s.step < target).and_then(|s| s.message.clone())
-            });
-            if let Some(why) = stopped {
-                return Err(why);
+            let message_before = self.signals.status.with_untracked(|s| s.as_ref().and_then(|s| s.message.clone()));
+            let playing = self.signals.queue.playing;
+            JsFuture::from(self.step_unless(target - done, move || !playing.get_untracked())).await.map_err(message_of)?;
+            // Short of its target, the run was paused: by a NaN (with a new message), or by
+            // a pause (the queue's, or the lab's own Pause, which pauses the queue too).
+            let stopped = self.signals.status.with_untracked(|s| s.as_ref().filter(|s| s.step < target).map(|s| s.message.clone()));
+            match stopped {
+                Some(Some(why)) if Some(&why) != message_before.as_ref() => return Err(why),
+                Some(_) => self.signals.queue.playing.set(false),
+                None => {}
             }
             if self.queued_state(queued.id) != Some(QueuedState::Cancelled) {
                 self.set_queued(queued.id, QueuedState::Training { step: status_step() });

@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 
 use crate::core::artifacts::LatentMap;
 use crate::core::catalogue::DatasetId;
-use crate::core::comparison::{comparison_rows, map_spread, shared_examples, short_number};
+use crate::core::comparison::{comparison_rows, legend_labels, map_spread, shared_examples, short_number};
 use crate::core::data::{bytes_to_unit, IMAGE_PIXELS};
 use crate::core::math::{default_latent_grid_in, GRID_SIZE};
 use crate::core::plane::{traversal, Space};
@@ -225,11 +225,15 @@ pub fn SideBySide(compared: RwSignal<Vec<String>>) -> impl IntoView {
 
     let chart = Signal::derive(move || {
         let lines: Vec<ChartLine> = chosen.with(|models| {
+            let manifests: Vec<_> = models.iter().map(|k| &k.manifest).collect();
+            let titles: Vec<String> = models.iter().map(|k| k.title.clone()).collect();
+            let labels = legend_labels(&comparison_rows(&manifests), &titles);
             models
                 .iter()
+                .zip(labels)
                 .enumerate()
-                .map(|(i, k)| ChartLine {
-                    label: k.title.clone(),
+                .map(|(i, (k, label))| ChartLine {
+                    label,
                     colour: MODEL_COLOURS[i % MODEL_COLOURS.len()],
                     values: k.manifest.training.epoch_losses.iter().map(|e| e.neg_elbo as f32).collect(),
                 })
