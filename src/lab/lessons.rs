@@ -43,6 +43,28 @@ impl Length {
     }
 }
 
+/// A short label for a run the person queues from the lab's form: what it trains, and
+/// how ("dense VAE, 2-D, β 4, MNIST 0,1").
+pub fn queued_label(settings: &LabSettings) -> String {
+    let data = if settings.letters {
+        "your letters".to_string()
+    } else if settings.classes.is_empty() {
+        settings.dataset.label().to_string()
+    } else {
+        let classes: Vec<String> = settings.classes.iter().map(u8::to_string).collect();
+        format!("{} {}", settings.dataset.label(), classes.join(","))
+    };
+    let network = match settings.architecture {
+        Architecture::Dense => "dense",
+        Architecture::Conv => "conv",
+    };
+    let kind = match settings.kind {
+        ModelKind::Vae => format!("VAE, β {}", settings.beta),
+        ModelKind::Ae => "autoencoder".to_string(),
+    };
+    format!("{network} {kind}, {}-D, {data}, seed {}", settings.latent, settings.seed)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lesson {
     pub id: &'static str,
@@ -183,6 +205,14 @@ mod tests {
         }
         assert_eq!(LESSONS.len(), expected.len());
         assert!(Lesson::find("nope").is_none());
+    }
+
+    #[test]
+    fn a_queued_run_is_labelled_by_what_it_trains() {
+        let settings = LabSettings { classes: vec![0, 1], beta: 4.0, architecture: Architecture::Dense, ..LabSettings::default() };
+        assert_eq!(queued_label(&settings), "dense VAE, β 4, 2-D, MNIST digits 0,1, seed 42");
+        let settings = LabSettings { kind: ModelKind::Ae, latent: 8, ..LabSettings::default() };
+        assert_eq!(queued_label(&settings), "conv autoencoder, 8-D, MNIST digits, seed 42");
     }
 
     #[test]

@@ -508,7 +508,7 @@ pub fn shuffled(count: usize, seed: u64) -> Vec<usize> {
 /// Whole epochs gone through after `step` batches of `batch` images from `images`
 /// training images.
 pub fn epochs_after(step: u64, batch: usize, images: usize) -> u64 {
-    step * batch as u64 / images.max(1) as u64
+    (step * batch as u64).checked_div(images as u64).unwrap_or(0)
 }
 
 /// Whether batch number `step` (counting from 1) finished an epoch.

@@ -159,6 +159,35 @@ pub async fn load(name: &str) -> Result<Option<(Manifest, Vec<u8>, Option<Latent
     Ok(Some((kept.manifest, weights.to_vec(), map)))
 }
 
+/// Keeps beside model `name` its reconstructions by epoch (the lab's figure: rows of
+/// 28×28 images, the originals first), counted in its size.
+pub async fn keep_by_epoch(name: &str, rows: &[u8]) -> Result<(), String> {
+    let database = open().await?;
+    let transaction = database.transaction(&[SUMMARIES, FILES], TransactionMode::ReadWrite).map_err(describe)?;
+    let key = JsValue::from_str(name);
+    let gone = || format!("{name} is no longer kept (another tab may have deleted it)");
+    let files_store = transaction.object_store(FILES).map_err(describe)?;
+    let files = files_store.get(key.clone()).map_err(describe)?.await.map_err(describe)?.ok_or_else(gone)?;
+    let _ = Reflect::set(&files, &"byEpoch".into(), &Uint8Array::from(rows).into());
+    files_store.put(&files, None).map_err(describe)?.await.map_err(describe)?;
+    let summaries = transaction.object_store(SUMMARIES).map_err(describe)?;
+    let summary = summaries.get(key).map_err(describe)?.await.map_err(describe)?.ok_or_else(gone)?;
+    let bytes = field(&summary, "bytes").as_f64().unwrap_or(0.0) + rows.len() as f64;
+    let _ = Reflect::set(&summary, &"bytes".into(), &bytes.into());
+    summaries.put(&summary, None).map_err(describe)?.await.map_err(describe)?;
+    finish(transaction).await?;
+    announce();
+    Ok(())
+}
+
+/// Model `name`'s reconstructions by epoch, if they were kept.
+pub async fn by_epoch(name: &str) -> Result<Option<Vec<u8>>, String> {
+    let database = open().await?;
+    let transaction = database.transaction(&[FILES], TransactionMode::ReadOnly).map_err(describe)?;
+    let files = transaction.object_store(FILES).map_err(describe)?.get(JsValue::from_str(name)).map_err(describe)?.await.map_err(describe)?;
+    Ok(files.and_then(|files| field(&files, "byEpoch").dyn_into::<Uint8Array>().ok()).map(|rows| rows.to_vec()))
+}
+
 /// Gives the kept model `name` the title `title`.
 pub async fn rename(name: &str, title: &str) -> Result<(), String> {
     let database = open().await?;

@@ -32,16 +32,17 @@ let opened = [];
  * Opens a fresh headless Chromium with one page. `webgpu` exposes its WebGPU adapter
  * (SwiftShader here); `deviceScaleFactor` emulates a high-DPI screen; `bypassCSP` lets the
  * benchmark add its TensorFlow.js peer to the page despite the page's security policy;
- * `phone` opens a 390×844 touch screen at 3× density.
+ * `phone` opens a 390×844 touch screen at 3× density; `serviceWorkers: 'block'` keeps the site's
+ * service worker out.
  */
-export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1, bypassCSP = false, phone = false } = {}) {
+export async function openBrowser({ webgpu = false, extraArgs = [], deviceScaleFactor = 1, bypassCSP = false, phone = false, serviceWorkers = 'allow' } = {}) {
   const args = ['--no-sandbox', '--disable-quic', '--disable-dev-shm-usage', ...extraArgs];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args, timeout: 60000 });
   const screen = phone
     ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true }
     : { viewport: { width: 1280, height: 800 }, deviceScaleFactor };
-  const context = await browser.newContext({ ...screen, acceptDownloads: true, bypassCSP });
+  const context = await browser.newContext({ ...screen, acceptDownloads: true, bypassCSP, serviceWorkers });
   const page = await context.newPage();
   const session = new Session(browser, page);
   opened.push(session);

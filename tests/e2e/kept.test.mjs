@@ -323,6 +323,8 @@ describe('nothing is lost', () => {
 
       await session.run('document.querySelector("[data-testid=side-by-side]").scrollIntoView();');
       saveScreenshot('side-by-side', await session.screenshot());
+      await session.run('document.querySelector("[data-testid=side-model]").scrollIntoView();');
+      saveScreenshot('side-by-side-models', await session.screenshot());
 
       // One unticked: the hint again.
       await session.click(`[data-testid=kept-model][data-name='${names[0]}'] [data-testid=kept-compare]`);

@@ -76,6 +76,12 @@ describe('lessons side by side', () => {
       assert.equal(traversals.height, 8 * 28, 'a row per dimension');
       assert.ok(traversals.painted > 500, `traversals painted: ${traversals.painted}`);
       assert.equal(await session.run(`return document.getElementById("side-traversals-${names[0]}");`), null, 'no traversals for 2-D');
+      // Each run's reconstructions by epoch were kept with it: the side-by-side view shows them.
+      for (const name of names) {
+        const kept = await readCanvas(session, `#side-by-epoch-${name}`);
+        assert.equal(kept.height, 4 * 28, `${name}: the images and three epochs`);
+        assert.ok(kept.painted > 500, `${name}: ${kept.painted} painted pixels`);
+      }
       await session.run('document.querySelector("[data-testid=lessons-panel]").scrollIntoView();');
       saveScreenshot('lesson-latent', await session.screenshot());
 
@@ -126,6 +132,31 @@ describe('lessons side by side', () => {
       const ticked = await session.run('return [...document.querySelectorAll("[data-testid=kept-compare]")].filter((c) => c.checked).map((c) => c.closest("[data-testid=kept-model]").dataset.name);');
       assert.deepEqual(ticked, kept, 'only the kept run is ticked');
       assert.match(await session.run('return document.querySelector("[data-testid=side-hint]").textContent;'), /two to four/);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test('the lab form queues its own runs: two seeds train one after the other and land side by side', async () => {
+    const session = await openBrowser();
+    try {
+      await session.goto(`${site.url}?backend=cpu&lab-arch=dense&lab-classes=0,1&lab-beta=4&lab-seed=1`);
+      await session.run('await window.latentlab.ready;');
+      await waitFor(session, 'document.querySelector("[data-testid=lab-queue]")', 'the queue button');
+      const change = (testid, value) => session.run(`const input = document.querySelector("[data-testid=${testid}]");
+        input.value = "${value}"; input.dispatchEvent(new Event("change", { bubbles: true }));`);
+      await change('lab-queue-steps', 60);
+      await session.click('[data-testid=lab-queue]');
+      await change('lab-seed', 2);
+      await session.click('[data-testid=lab-queue]');
+      assert.match(await session.run('return document.querySelector("[data-testid=lab-queue-note]").textContent;'), /queued run\(s\) left/);
+      await waitFor(session, 'document.querySelectorAll("[data-testid=queue-run][data-state=kept]").length === 2', 'both queued runs kept', 120000);
+      await waitFor(session, '[...document.querySelectorAll("[data-testid=side-table] thead th")].length === 3', 'both side by side');
+      const titles = await session.run('return [...document.querySelectorAll("[data-testid=side-table] thead th")].slice(1).map((th) => th.textContent);');
+      assert.deepEqual(titles, ['dense VAE, β 4, 2-D, MNIST digits 0,1, seed 1', 'dense VAE, β 4, 2-D, MNIST digits 0,1, seed 2']);
+      const rows = await sideTable(session);
+      assert.deepEqual(rows.filter((r) => r.differs).map((r) => r.row), [row(rows, 'Seed').row]);
+      assert.equal(await session.run('return window.latentlab.lab.status().step;'), 60);
     } finally {
       await session.close();
     }

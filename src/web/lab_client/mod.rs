@@ -27,6 +27,7 @@ use crate::core::preprocess::{PAD_BRUSH, PAD_SIDE};
 use crate::core::weights::Manifest;
 use crate::lab::{Checkpoint, FromWorker, LabSettings, LabState, LabStatus, Snapshot, ToWorker, MAX_STEPS_PER_CALL, RECONSTRUCTED};
 use crate::web::canvas::save_bytes;
+use crate::web::kept;
 use crate::web::session::Session;
 
 /// The Web Lock held by the tab whose lab is training.
@@ -87,6 +88,17 @@ pub struct LabSignals {
     pub by_epoch: RwSignal<Vec<(u64, Vec<u8>)>>,
     /// Runs set up to train one after the other (a lesson's).
     pub queue: queue::QueueSignals,
+}
+
+impl LabSignals {
+    /// The reconstructions-by-epoch figure as bytes: the held-out images, then a row per
+    /// epoch (none before an epoch has ended).
+    pub fn by_epoch_rows(&self) -> Option<Vec<u8>> {
+        let rows = self.by_epoch.get();
+        let length = rows.first()?.1.len();
+        let originals = self.heldout.with(|h| h.as_ref().and_then(|h| h.pixels.get(..length).map(<[u8]>::to_vec)))?;
+        Some(originals.into_iter().chain(rows.into_iter().flat_map(|(_, row)| row)).collect())
+    }
 }
 
 type Condition = Box<dyn Fn(&LabStatus) -> bool>;
@@ -524,6 +536,12 @@ impl Lab {
             h.as_ref().map(|h| LatentMap { latent: manifest.latent, means, labels: h.labels.clone() })
         });
         let name = self.inner.session.add_model(manifest.clone(), bytes, map, origin).await?;
+        if let Some(rows) = untrack(|| self.signals.by_epoch_rows()) {
+            // The figure is a view of the run: a model kept without it is still kept.
+            if kept::keep_by_epoch(&name, &rows).await.is_ok() {
+                self.inner.session.refresh_kept().await;
+            }
+        }
         Ok(Manifest { name, ..manifest })
     }
 

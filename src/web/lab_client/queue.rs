@@ -67,6 +67,18 @@ impl Lab {
         self.play_queue()
     }
 
+    /// Adds a run to the end of the queue (keeping what is there) and plays the queue.
+    pub fn add_to_queue(&self, run: LessonRun) -> Promise {
+        if let Err(why) = run.settings.validate() {
+            return Promise::reject(&js_sys::Error::new(&why));
+        }
+        self.signals.queue.runs.update(|runs| {
+            let id = runs.iter().map(|q| q.id).max().map_or(1, |id| id + 1);
+            runs.push(QueuedRun { id, run, state: QueuedState::Waiting });
+        });
+        self.play_queue()
+    }
+
     /// Works through the runs left; resolves as [`Self::queue_runs`] does (at once when
     /// the queue is already playing: the loop that plays it resolves its own promise).
     pub fn play_queue(&self) -> Promise {

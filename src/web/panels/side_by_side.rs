@@ -37,6 +37,9 @@ struct Drawn {
     grid: Vec<f32>,
     reconstructions: Option<Vec<f32>>,
     traversals: Option<Vec<f32>>,
+    /// The lab's reconstructions by epoch, kept with a lab run: its held-out images, then a
+    /// row per epoch.
+    by_epoch: Option<Vec<f32>>,
 }
 
 /// The held-out images every compared model reconstructs: the first ten of the first
@@ -67,7 +70,8 @@ async fn draw(session: &Session, model: &KeptModel, originals: Option<&(DatasetI
     } else {
         None
     };
-    Ok(Drawn { grid, reconstructions, traversals })
+    let by_epoch = kept::by_epoch(model.name()).await.ok().flatten().map(|bytes| bytes.iter().map(|&b| f32::from(b) / 255.0).collect());
+    Ok(Drawn { grid, reconstructions, traversals, by_epoch })
 }
 
 /// Each compared model's colour: its swatch in the table, its line on the chart.
@@ -284,6 +288,10 @@ pub fn SideBySide(compared: RwSignal<Vec<String>>) -> impl IntoView {
                 let traversals = Signal::derive(move || {
                     pictures.get().and_then(Result::ok).and_then(|d| d.traversals).map(|pixels| Images { pixels, columns: TRAVERSAL_STEPS })
                 });
+                let by_epoch = Signal::derive(move || {
+                    pictures.get().and_then(Result::ok).and_then(|d| d.by_epoch).map(|pixels| Images { pixels, columns: RECONSTRUCTED })
+                });
+                let epochs = move || by_epoch.with(|b| b.as_ref().map_or(0, |b| (b.pixels.len() / (RECONSTRUCTED * IMAGE_PIXELS)).saturating_sub(1)));
                 let latent = k.manifest.latent;
                 let problem = move || pictures.get().and_then(Result::err);
                 let planes = if k.manifest.latent > 2 { format!(" (μ₁ and μ₂ of {} dimensions)", k.manifest.latent) } else { String::new() };
@@ -307,6 +315,12 @@ pub fn SideBySide(compared: RwSignal<Vec<String>>) -> impl IntoView {
                                     -TRAVERSAL_REACH, TRAVERSAL_REACH) />
                             <p class="caption">{format!("Each row walks one of the {latent} dimensions from −2.5 to 2.5, the others at 0: a row that does not change is a dimension the model does not use.")}</p>
                         })}
+                        <ImageStrip id=format!("side-by-epoch-{name}") images=by_epoch height=56 width=280
+                            hidden=Signal::derive(move || by_epoch.with(Option::is_none))
+                            label=Signal::derive({
+                                let title = title.clone();
+                                move || format!("{title} in training: ten of its held-out images (top row), then their reconstructions after each of its first {} epochs", epochs())
+                            }) />
                         {move || problem().map(|why| view! { <p class="note warning">{format!("{failed} could not be drawn: {why}")}</p> })}
                     </figure>
                 }
@@ -347,8 +361,9 @@ pub fn SideBySide(compared: RwSignal<Vec<String>>) -> impl IntoView {
                 </Show>
                 <p class="caption">
                     "Below, for each model: its held-out map (same axes for all), its 15×15 grid at the same points \
-                     z = Φ⁻¹(p) as the explorer's, and its reconstructions of these ten held-out images (of classes every \
-                     compared model was trained on):"
+                     z = Φ⁻¹(p) as the explorer's, its reconstructions of these ten held-out images (of classes every \
+                     compared model was trained on), and for a lab run the lab's record of it in training: its own held-out \
+                     images over their reconstructions after each epoch:"
                 </p>
                 <ImageStrip id="side-originals" images=originals_strip width=280 height=28
                     label="Ten held-out images, which every compared model reconstructs below its grid" />

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use super::Scrub;
+use crate::lab::lessons::{queued_label, LessonRun};
 use crate::lab::LabState;
+use crate::web::lab_client::queue::QueuedState;
 use crate::web::lab_client::use_lab;
 use crate::web::tasks::settle;
 
@@ -83,6 +85,19 @@ pub(super) fn LabControls(scrub: Scrub) -> impl IntoView {
         let lab = lab.clone();
         move |_| lab.close()
     };
+    // Runs queued from the form train one after the other (the queue is shown with the lessons).
+    let queued_steps = RwSignal::new(300u64);
+    let queue = {
+        let lab = lab.clone();
+        move |_| {
+            let settings = s.settings.get_untracked();
+            let label = queued_label(&settings);
+            settle(lab.add_to_queue(LessonRun { label, settings, steps: queued_steps.get_untracked() }));
+        }
+    };
+    let waiting = move || {
+        s.queue.runs.with(|r| r.iter().filter(|q| matches!(q.state, QueuedState::Waiting | QueuedState::Training { .. })).count())
+    };
     view! {
             <div class="controls">
             <button type="button" data-testid="lab-play" on:click=play_pause>
@@ -92,6 +107,20 @@ pub(super) fn LabControls(scrub: Scrub) -> impl IntoView {
             <button type="button" data-testid="lab-reset" on:click=reset disabled=move || s.status.with(Option::is_none)>"Reset"</button>
             <button type="button" data-testid="lab-use" on:click=use_model disabled=move || s.status.with(Option::is_none)>"Use this model"</button>
             <button type="button" data-testid="lab-close" on:click=close disabled=move || !s.open.get()>"Close the lab"</button>
+        </div>
+        <div class="controls">
+            <button type="button" data-testid="lab-queue" on:click=queue>"Queue these settings"</button>
+            <label>" for "
+                <input type="number" min="1" max="100000" data-testid="lab-queue-steps" prop:value=move || queued_steps.get().to_string()
+                    on:change=move |ev| queued_steps.set(event_target_value(&ev).parse::<u64>().unwrap_or(300).clamp(1, 100_000)) />
+                " batches"
+            </label>
+            <span class="note" data-testid="lab-queue-note">
+                {move || match waiting() {
+                    0 => "Queued runs train one after the other and land side by side in “Your models”; the queue is shown under “Lessons side by side”.".to_string(),
+                    n => format!("{n} queued run(s) left: see “Lessons side by side” above to pause or cancel them."),
+                }}
+            </span>
         </div>
         <div class="controls">
             <button type="button" data-testid="lab-download" on:click=download disabled=move || s.status.with(Option::is_none)>

@@ -9,7 +9,7 @@ use crate::core::data::IMAGE_PIXELS;
 use crate::core::letters::nearest_neighbour_agreement;
 use crate::core::spec::ModelKind;
 use crate::core::plane::Space;
-use crate::lab::HELDOUT_LOSS_IMAGES;
+use crate::lab::{HELDOUT_LOSS_IMAGES, RECONSTRUCTED};
 use crate::web::canvas::ChartLine;
 use crate::web::lab_client::{use_lab, LiveSnapshot};
 use crate::web::plots::{class_legend, Chart, ImageStrip, Images, LatentMapPlot, LossChart, Scatter};
@@ -68,15 +68,7 @@ pub(super) fn LabViews(scrub: Scrub) -> impl IntoView {
     });
     let grid = Signal::derive(move || shown_snapshot()?.grid.as_ref().map(|bytes| Images::from_bytes(bytes, 15)));
     // The Méndez figure: the same held-out images, then their reconstructions after each epoch.
-    let by_epoch = Signal::derive(move || {
-        let rows = s.by_epoch.get();
-        let first = rows.first()?;
-        let count = first.1.len() / IMAGE_PIXELS;
-        s.heldout.with(|heldout| {
-            let originals = heldout.as_ref()?.pixels.get(..count * IMAGE_PIXELS)?;
-            Some(Images::from_bytes(originals.iter().chain(rows.iter().flat_map(|(_, bytes)| bytes)), count))
-        })
-    });
+    let by_epoch = Signal::derive(move || s.by_epoch_rows().map(|bytes| Images::from_bytes(&bytes, RECONSTRUCTED)));
     let epochs_in_words = move || {
         s.by_epoch.with(|rows| match (rows.first(), rows.last()) {
             (Some(first), Some(last)) if first.0 != last.0 => format!("epochs {} to {}", first.0, last.0),
