@@ -147,6 +147,8 @@ struct Inner {
     saved: RefCell<Option<resume::SavedRun>>,
     /// When the worker last sent a message (ms, the page's clock).
     last_heard: Cell<f64>,
+    /// The promise of the loop that plays the queue (see [`queue`]).
+    queue_loop: RefCell<Option<Promise>>,
 }
 
 impl Lab {
@@ -169,6 +171,7 @@ impl Lab {
                 run_letters: RefCell::new(None),
                 saved: RefCell::new(None),
                 last_heard: Cell::new(0.0),
+                queue_loop: RefCell::new(None),
             }),
             signals: LabSignals {
                 open: RwSignal::new(false),

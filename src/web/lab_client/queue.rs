@@ -61,6 +61,11 @@ impl Lab {
     /// the runs are kept under once none is left (a failed or cancelled run has none).
     pub fn queue_runs(&self, runs: Vec<LessonRun>) -> Promise {
         let queue = self.signals.queue;
+        let training = queue.runs.with_untracked(|r| r.iter().any(|q| matches!(q.state, QueuedState::Training { .. })));
+        if queue.playing.get_untracked() && training {
+            // The run in training is dropped with the rest: it stops at once.
+            crate::web::tasks::settle(self.pause());
+        }
         let first = queue.runs.with_untracked(|r| r.iter().map(|q| q.id).max().map_or(1, |id| id + 1));
         queue.runs.set(runs.into_iter().enumerate().map(|(i, run)| QueuedRun { id: first + i as u64, run, state: QueuedState::Waiting }).collect());
         self.inner.session.page().compared.set(Vec::new());
@@ -79,16 +84,18 @@ impl Lab {
         self.play_queue()
     }
 
-    /// Works through the runs left; resolves as [`Self::queue_runs`] does (at once when
-    /// the queue is already playing: the loop that plays it resolves its own promise).
+    /// Works through the runs left; resolves as [`Self::queue_runs`] does (when the queue
+    /// is playing already, with the promise of the loop that plays it).
     pub fn play_queue(&self) -> Promise {
         let lab = self.clone();
         let queue = self.signals.queue;
         if queue.playing.get_untracked() {
-            return Promise::resolve(&JsValue::UNDEFINED);
+            if let Some(playing) = self.inner.queue_loop.borrow().clone() {
+                return playing;
+            }
         }
         queue.playing.set(true);
-        future_to_promise(async move {
+        let playing = future_to_promise(async move {
             while queue.playing.get_untracked() {
                 let Some(next) = queue.runs.with_untracked(|r| r.iter().find(|q| q.is_left()).cloned()) else { break };
                 match lab.train_queued(&next).await {
@@ -114,7 +121,9 @@ impl Lab {
                     .collect()
             });
             Ok(kept.into())
-        })
+        });
+        *self.inner.queue_loop.borrow_mut() = Some(playing.clone());
+        playing
     }
 
     /// Pauses the queue and the lab's run; the run keeps its place and goes on from there
@@ -126,12 +135,17 @@ impl Lab {
         }
     }
 
-    /// Takes run `id` out of the queue (a run in progress stops after its batches in
-    /// progress, and is not kept).
+    /// Takes run `id` out of the queue; a run in training stops at once and is not kept,
+    /// and the queue goes on with the next.
     pub fn cancel_queued(&self, id: u64) {
-        let left = self.signals.queue.runs.with_untracked(|r| r.iter().any(|q| q.id == id && q.is_left()));
-        if left {
-            self.set_queued(id, QueuedState::Cancelled);
+        let Some(state) = self.queued_state(id) else { return };
+        match state {
+            QueuedState::Waiting => self.set_queued(id, QueuedState::Cancelled),
+            QueuedState::Training { .. } => {
+                self.set_queued(id, QueuedState::Cancelled);
+                crate::web::tasks::settle(self.pause());
+            }
+            _ => {}
         }
     }
 
@@ -158,18 +172,23 @@ impl Lab {
             JsFuture::from(self.start(run.settings.clone(), false)).await.map_err(message_of)?;
             self.set_queued(queued.id, QueuedState::Training { step: 0 });
         }
+        // Cancelled, or dropped by a new lesson's queue.
+        let taken_out = || !self.queued_state(queued.id).is_some_and(|state| matches!(state, QueuedState::Training { .. }));
         loop {
             let done = status_step();
             if done >= run.steps {
                 break;
             }
-            if self.queued_state(queued.id) == Some(QueuedState::Cancelled) || !self.signals.queue.playing.get_untracked() {
+            if taken_out() || !self.signals.queue.playing.get_untracked() {
                 return Ok(None);
             }
             let target = done + CHUNK.min(run.steps - done);
             let message_before = self.signals.status.with_untracked(|s| s.as_ref().and_then(|s| s.message.clone()));
             let playing = self.signals.queue.playing;
             JsFuture::from(self.step_unless(target - done, move || !playing.get_untracked())).await.map_err(message_of)?;
+            if taken_out() {
+                return Ok(None);
+            }
             // Short of its target, the run was paused: by a NaN (with a new message), or by
             // a pause (the queue's, or the lab's own Pause, which pauses the queue too).
             let stopped = self.signals.status.with_untracked(|s| s.as_ref().filter(|s| s.step < target).map(|s| s.message.clone()));
@@ -178,9 +197,7 @@ impl Lab {
                 Some(_) => self.signals.queue.playing.set(false),
                 None => {}
             }
-            if self.queued_state(queued.id) != Some(QueuedState::Cancelled) {
-                self.set_queued(queued.id, QueuedState::Training { step: status_step() });
-            }
+            self.set_queued(queued.id, QueuedState::Training { step: status_step() });
         }
         let name = self.keep_current("trained in a lesson").await?.name;
         // Named after its label in the list and the comparison.

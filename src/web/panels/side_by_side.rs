@@ -302,19 +302,26 @@ pub fn SideBySide(compared: RwSignal<Vec<String>>) -> impl IntoView {
                 view! {
                     <figure class="side-model" data-testid="side-model" data-name=name.clone()>
                         <figcaption>{format!("{title}{planes}")}</figcaption>
+                        <span class="side-label">"held-out map"</span>
                         <LatentMapPlot id=format!("side-map-{name}") scatter=scatter label=format!("Held-out map of {title}{planes}") />
+                        <span class="side-label">"15×15 grid"</span>
                         <ImageStrip id=format!("side-grid-{name}") images=grid class="side-grid" width=420 height=420
                             label=format!("The 15×15 grid of {title}{grid_planes}: its decoder's images at the page's grid points") />
+                        <span class="side-label" class:hidden=move || reconstructions.with(Option::is_none)>"the ten images above, reconstructed"</span>
                         <ImageStrip id=format!("side-reconstructions-{name}") images=reconstructions width=280 height=28
                             hidden=Signal::derive(move || reconstructions.with(Option::is_none))
                             label=format!("{title}'s reconstructions of the ten held-out images above") />
                         {(latent > 2).then(|| view! {
+                            <span class="side-label">"traversals, a row per dimension"</span>
                             <ImageStrip id=format!("side-traversals-{name}") images=traversals class="side-traversals"
                                 width=(28 * TRAVERSAL_STEPS) as u32 height=(28 * latent) as u32
                                 label=format!("Traversals of {title}: one row per dimension, each from {} to {} with the others at 0",
                                     -TRAVERSAL_REACH, TRAVERSAL_REACH) />
                             <p class="caption">{format!("Each row walks one of the {latent} dimensions from −2.5 to 2.5, the others at 0: a row that does not change is a dimension the model does not use.")}</p>
                         })}
+                        <span class="side-label" class:hidden=move || by_epoch.with(Option::is_none)>
+                            {move || format!("in training: its images, then after epochs 1 to {}", epochs())}
+                        </span>
                         <ImageStrip id=format!("side-by-epoch-{name}") images=by_epoch height=56 width=280
                             hidden=Signal::derive(move || by_epoch.with(Option::is_none))
                             label=Signal::derive({
