@@ -1,19 +1,20 @@
 //! Your models side by side (two to four ticked in the list): a table of what each was
 //! trained on and how, the settings that differ marked, and its held-out losses; their
 //! training curves on one chart; their held-out maps on the same axes, each with how
-//! tightly it sits around the prior's centre; their 15×15 grids; and their
-//! reconstructions of the same ten held-out images.
+//! tightly it sits around the prior's centre; their 15×15 grids; their reconstructions of
+//! the same ten held-out images; beyond 2-D a traversal of every dimension; for a lab run
+//! its reconstructions after each epoch; and all of it as one PNG.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::core::artifacts::LatentMap;
 use crate::core::catalogue::DatasetId;
-use crate::core::comparison::{comparison_rows, legend_labels, map_spread, shared_examples, short_number};
+use crate::core::comparison::{comparison_rows, legend_labels, map_spread, shared_examples, short_number, ComparisonRow};
 use crate::core::data::{bytes_to_unit, IMAGE_PIXELS};
 use crate::core::math::{default_latent_grid_in, GRID_SIZE};
 use crate::core::plane::{traversal, Space};
-use crate::core::comparison::ComparisonRow;
+use crate::lab::RECONSTRUCTED;
 use crate::web::canvas::{context, save_png, ChartLine};
 use crate::web::kept::{self, KeptModel};
 use crate::web::plots::{class_legend, Chart, ImageStrip, Images, LatentMapPlot, LossChart, Scatter};
@@ -23,8 +24,6 @@ use crate::web::state::Page;
 /// How many models the side-by-side view compares at most.
 pub const MAX_COMPARED: usize = 4;
 
-/// How many held-out images each compared model reconstructs.
-const RECONSTRUCTED: usize = 10;
 /// A traversal's images per dimension, and how far from the centre it reaches (±).
 const TRAVERSAL_STEPS: usize = 9;
 const TRAVERSAL_REACH: f64 = 2.5;
@@ -32,7 +31,7 @@ const TRAVERSAL_REACH: f64 = 2.5;
 /// What a compared model draws: its 15×15 grid, its reconstructions of the shared
 /// held-out images (none where it was trained on other data), and for more than two
 /// dimensions a traversal of each (a row per dimension, from the centre).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Drawn {
     grid: Vec<f32>,
     reconstructions: Option<Vec<f32>>,
@@ -70,7 +69,7 @@ async fn draw(session: &Session, model: &KeptModel, originals: Option<&(DatasetI
     } else {
         None
     };
-    let by_epoch = kept::by_epoch(model.name()).await.ok().flatten().map(|bytes| bytes.iter().map(|&b| f32::from(b) / 255.0).collect());
+    let by_epoch = kept::by_epoch(model.name()).await.ok().flatten().map(|bytes| bytes_to_unit(&bytes));
     Ok(Drawn { grid, reconstructions, traversals, by_epoch })
 }
 
