@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { cpus } from 'node:os';
 import { openBrowser } from '../tests/e2e/browser.mjs';
 import { serveSite } from '../tests/e2e/server.mjs';
 import { LOAD_TFJS, USE_TFJS_BACKEND, tfjsAssets } from './tfjs.mjs';
@@ -32,6 +33,8 @@ const FIRST_EPOCH_ARCH = process.env.LAB_FIRST_EPOCH_ARCH ?? 'dense';
 const FIRST_EPOCH_BACKENDS = (process.env.LAB_FIRST_EPOCH_BACKENDS ?? 'cpu,webgpu').split(',');
 const PEER_SECONDS = Number(process.env.LAB_PEER_SECONDS ?? 30);
 const ARCHS = ['conv', 'dense'];
+/** The CPU engine's thread counts measured: 1 (the single-threaded worker), 2, 4, 8 where the machine has the cores. */
+const THREAD_COUNTS = [1, 2, 4, 8].filter((n) => n === 1 || n <= cpus().length);
 /** The tfjs backends the peer trains on: wasm and its plain-JS cpu (the CPU class), WebGL and WebGPU. */
 const PEER_BACKENDS = ['wasm', 'cpu', 'webgl', 'webgpu'];
 /** The relative difference in a loss the check allows between latentlab and the peer. */
@@ -46,16 +49,20 @@ const quantiles = (values) => {
   return { median: at(0.5), p10: at(0.1), p90: at(0.9), runs: sorted.length };
 };
 
-async function open(url, backend) {
+async function open(url, backend, query = '') {
   const session = await openBrowser({ webgpu: backend === 'webgpu' });
-  await session.goto(`${url}?backend=${backend}&model=mnist-vae-2d`);
+  await session.goto(`${url}?backend=${backend}&model=mnist-vae-2d${query}`);
   await session.run('await window.latentlab.ready;');
   return session;
 }
 
-/** Images/s over `seconds` of training at the lab's defaults (batch 100, MNIST, 2-D VAE), conv or dense. */
-async function throughput(url, backend, seconds, arch = 'conv') {
-  const session = await open(url, backend);
+/**
+ * Images/s over `seconds` of training at the lab's defaults (batch 100, MNIST, 2-D VAE),
+ * conv or dense; on the CPU, `threads` 1 is the single-threaded worker, more the
+ * multi-threaded one with that many (the page is cross-origin isolated here).
+ */
+async function throughput(url, backend, seconds, arch = 'conv', threads = null) {
+  const session = await open(url, backend, threads ? `&threads=${threads}` : '');
   try {
     await session.run(`await window.latentlab.lab.start({dataset: "mnist", arch: "${arch}"});`);
     const samples = await session.run(`
@@ -70,7 +77,8 @@ async function throughput(url, backend, seconds, arch = 'conv') {
       }
       await window.latentlab.lab.pause();
       return samples;`);
-    return { backend, arch, ...quantiles(samples) };
+    const { cpuThreads } = await session.run('return window.latentlab.lab.status();');
+    return { backend, arch, threads: backend === 'cpu' ? cpuThreads : undefined, ...quantiles(samples) };
   } finally {
     await session.close();
   }
@@ -310,8 +318,11 @@ try {
     results.memory = await memory(site.url, MEMORY_MINUTES);
   }
   if (!ONLY_MEMORY && (!partOnly || ONLY_THROUGHPUT)) {
-    progress('throughput, CPU');
-    results.throughput = [await throughput(site.url, 'cpu', 40), await throughput(site.url, 'cpu', 30, 'dense')];
+    results.throughput = [];
+    for (const threads of THREAD_COUNTS) {
+      progress(`throughput, CPU, ${threads} thread(s)`);
+      results.throughput.push(await throughput(site.url, 'cpu', 40, 'conv', threads), await throughput(site.url, 'cpu', 30, 'dense', threads));
+    }
     progress('throughput, WebGPU');
     for (const arch of ARCHS) {
       try {
@@ -349,7 +360,8 @@ if (results.throughput || results.peer) {
       if (t.error) { lines.push(`| ${arch} | latentlab | ${t.backend} | failed: ${t.error} | | | |`); continue; }
       const ratios = PEER_CLASS[t.backend].map((b) => (results.peer ?? []).find((p) => p.arch === arch && p.backend === b && !p.error))
         .filter(Boolean).map((p) => `${(t.median / p.median).toFixed(2)} (tfjs ${p.backend})`);
-      lines.push(`| ${arch} | latentlab (lab worker) | ${t.backend} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} | ${ratios.join(', ')} |`);
+      const on = t.threads ? `${t.backend}, ${t.threads} thread${t.threads > 1 ? 's' : ''}` : t.backend;
+      lines.push(`| ${arch} | latentlab (lab worker) | ${on} | ${f(t.median)} | ${f(t.p10)}–${f(t.p90)} | ${t.runs} | ${ratios.join(', ')} |`);
     }
     for (const p of (results.peer ?? []).filter((p) => p.arch === arch)) {
       lines.push(p.error ? `| ${arch} | tfjs | ${p.backend} | cannot train: ${p.error} | | | |`

@@ -43,6 +43,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The lab's multi-threaded worker (scripts/build-threads.sh) rebuilds std with wasm atomics:
+# the image's nightly toolchain and its std sources.
+if rustup toolchain list | grep -q '^nightly' && ! rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
+  say "adding rust-src to the nightly toolchain (the lab's threads rebuild std with atomics)"
+  rustup component add rust-src --toolchain nightly
+fi
+
 if [[ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WASM_BINDGEN_VERSION" ]]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
   # Not --locked: its lockfile wants a webpki-roots version crates.io no longer serves.

@@ -10,10 +10,12 @@
 //   the page reads to tell whether the site it came from has since been updated.
 // - sw.js gets the build's id and its start-up files (see www/sw.js).
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const site = process.env.TRUNK_STAGING_DIR ?? process.argv[2];
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pagePath = join(site, 'index.html');
 const hash = (...buffers) => {
   const digest = createHash('sha256');
@@ -38,6 +40,21 @@ for (const worker of ['engine-worker', 'lab-worker']) {
   loaders[worker] = `${stamped}_loader.js`;
   writeFileSync(join(site, loaders[worker]), shim);
 }
+// The lab's multi-threaded CPU worker, when scripts/build-threads.sh has built it (trunk's
+// `build` hook): an ES module (wasm-bindgen-rayon's helper, in snippets/, starts its
+// threads as module workers that import it), so its loader imports it.
+const threads = join(REPO, 'target', 'threads', 'site');
+if (existsSync(join(threads, 'lab-worker-threads.js'))) {
+  const script = readFileSync(join(threads, 'lab-worker-threads.js'));
+  const wasm = readFileSync(join(threads, 'lab-worker-threads_bg.wasm'));
+  const stamped = `lab-worker-threads-${hash(script, wasm)}`;
+  writeFileSync(join(site, `${stamped}.js`), script);
+  writeFileSync(join(site, `${stamped}_bg.wasm`), wasm);
+  cpSync(join(threads, 'snippets'), join(site, 'snippets'), { recursive: true });
+  loaders['lab-worker-threads'] = `${stamped}_loader.js`;
+  writeFileSync(join(site, loaders['lab-worker-threads']),
+    `import init from './${stamped}.js';\nawait init({ module_or_path: new URL('./${stamped}_bg.wasm', import.meta.url) });\n`);
+}
 if (!page.includes("'engine-worker_loader.js'")) throw new Error(`${pagePath} does not start the engine's worker`);
 page = page.replaceAll("'engine-worker_loader.js'", `'${loaders['engine-worker']}'`);
 
@@ -49,6 +66,7 @@ page = page.replace(charset, [
   `<meta name="latentlab-build" content="${build}" />`,
   `<meta name="latentlab-engine-worker" content="${loaders['engine-worker']}" />`,
   `<meta name="latentlab-lab-worker" content="${loaders['lab-worker']}" />`,
+  ...(loaders['lab-worker-threads'] ? [`<meta name="latentlab-lab-worker-threads" content="${loaders['lab-worker-threads']}" />`] : []),
 ].join('\n  '));
 writeFileSync(pagePath, page);
 

@@ -16,13 +16,15 @@ pub mod core;
 pub mod engine;
 pub mod lab;
 
-/// burn is in every native build, and in the browser only in the workers: feature `engine`
-/// (the model engine's worker: burn, WebGPU and the CPU backend) and feature `lab` (the
-/// lab's worker: `engine` and burn's autodiff and optimizers). The page's own wasm is built
-/// without either, so no line of burn, cubecl or wgpu is in it.
+/// burn is in every native build, and in the browser only in the workers (see the features
+/// in Cargo.toml): the model engine's worker (`webgpu`: burn with WebGPU and the CPU
+/// backend), the lab's worker (`lab`: with burn's autodiff and optimizers) and the lab's
+/// multi-threaded CPU worker (`threads`). The page's own wasm (`page`, the UI) is built
+/// without burn, so no line of burn, cubecl or wgpu is in it; the workers are built
+/// without the UI.
 ///
 /// The training step needs burn's autodiff and optimizers: natively always, in the
-/// browser only in the lab's worker.
+/// browser only in the lab's workers.
 #[cfg(any(not(target_arch = "wasm32"), feature = "lab"))]
 pub mod train;
 #[cfg(all(target_arch = "wasm32", feature = "lab"))]
@@ -33,5 +35,5 @@ pub mod native;
 
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "page"))]
 pub mod web;

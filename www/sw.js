@@ -8,6 +8,11 @@
 //   network first, so an update is seen at once, and the copy kept for when the network
 //   fails. A model kept stale here is still checked against its manifest's checksum.
 //
+// - Every response it gives carries the headers that make the page cross-origin isolated
+//   (COOP same-origin, COEP require-corp), as the server's would: a static host that
+//   cannot send them still gets the lab's multi-threaded engine, whose threads share
+//   memory, from the second visit on (the first page load comes before this worker).
+//
 // `scripts/stamp-build.mjs` fills in BUILD and SHELL when the site is built; a new build is
 // a new worker, which takes over from the old one at once and drops the old build's cache.
 const BUILD = 'unbuilt';
@@ -66,6 +71,16 @@ async function networkFirst(event, isPage) {
   }
 }
 
+/** `response` with the cross-origin isolation headers (the site's own files only). */
+function isolated(response) {
+  if (response.type === 'opaque' || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  headers.set('Cross-Origin-Opener-Policy', 'same-origin');
+  headers.set('Cross-Origin-Embedder-Policy', 'require-corp');
+  headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -73,9 +88,9 @@ self.addEventListener('fetch', (event) => {
   // The page asks the network itself, past every cache, which build the site serves now.
   if (request.cache === 'no-store') return;
   if (!url.href.startsWith(self.registration.scope)) return;
-  if (request.mode === 'navigate') event.respondWith(networkFirst(event, true));
-  else if (HASHED.test(url.pathname)) event.respondWith(hashedFile(event));
-  else event.respondWith(networkFirst(event, false));
+  if (request.mode === 'navigate') event.respondWith(networkFirst(event, true).then(isolated));
+  else if (HASHED.test(url.pathname)) event.respondWith(hashedFile(event).then(isolated));
+  else event.respondWith(networkFirst(event, false).then(isolated));
 });
 
 // The page names the files it fetched before this worker controlled it (the first model

@@ -67,6 +67,7 @@ async fn faster_of(webgpu: Device) -> ChosenDevice {
 }
 
 /// Whether `navigator.gpu` exists, in the page or in a worker (whose global has no `window`).
+#[cfg(feature = "webgpu")]
 fn browser_has_webgpu() -> bool {
     js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
         .ok()
@@ -74,6 +75,12 @@ fn browser_has_webgpu() -> bool {
         .is_some_and(|n| js_sys::Reflect::get(&n, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined()))
 }
 
+#[cfg(not(feature = "webgpu"))]
+pub async fn init_webgpu() -> Result<Device, String> {
+    Err("this engine is built for the CPU alone".to_string())
+}
+
+#[cfg(feature = "webgpu")]
 pub async fn init_webgpu() -> Result<Device, String> {
     if !browser_has_webgpu() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".to_string());

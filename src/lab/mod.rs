@@ -30,6 +30,9 @@ pub const HELDOUT_MAP_IMAGES: usize = 1000;
 pub const HELDOUT_LOSS_IMAGES: usize = 250;
 /// Held-out images whose reconstructions are shown live.
 pub const RECONSTRUCTED: usize = 10;
+/// The most threads the multi-threaded CPU engine starts (a phone may report 8 cores, a
+/// workstation 64: past 16, the VAE's batches gain little and each thread costs a worker).
+pub const MAX_CPU_THREADS: usize = 16;
 
 /// How a lab run is set up: the form, the address and `latentlab.lab.start(settings)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -378,6 +381,13 @@ pub struct LabStatus {
     /// The size of the worker's wasm memory (for the benchmark's long run).
     #[serde(default)]
     pub memory_bytes: f64,
+    /// The threads the CPU backend computes on (1 in the single-threaded worker).
+    #[serde(default = "one_thread")]
+    pub cpu_threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 /// A picture of the model during training, for the live views and the scrubber.

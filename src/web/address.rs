@@ -63,7 +63,7 @@ pub fn query_param(name: &str) -> Option<String> {
 }
 
 /// Rewrites the address (without a new history entry) to show `model` and `z`,
-/// keeping any `backend` choice and the lab's settings. A model that is neither shipped nor
+/// keeping any `backend` and `threads` choice and the lab's settings. A model that is neither shipped nor
 /// `kept` in this browser is not named: a link cannot bring it back.
 pub fn record(model: &str, z: &[f32], kept: bool) {
     let mut part = String::new();
@@ -134,8 +134,10 @@ fn write_address() {
         if !parts.view.is_empty() {
             pieces.push(parts.view.clone());
         }
-        if let Some(backend) = query_param("backend") {
-            pieces.push(format!("backend={backend}"));
+        for choice in ["backend", "threads"] {
+            if let Some(value) = query_param(choice) {
+                pieces.push(format!("{choice}={value}"));
+            }
         }
         pieces.extend([&parts.lab, &parts.lesson, &parts.compare].into_iter().flatten().cloned());
     });

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::core::backend_kind::BackendRequest;
+use crate::core::backend_kind::{BackendKind, BackendRequest};
 use crate::browser::clock::now_millis;
 use crate::core::catalogue::{DatasetId, DEFAULT_MODEL};
 use crate::core::math::default_latent_grid;
@@ -295,6 +295,11 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
         let sentences: Vec<String> = [
             info.fallback_reason.map(|why| format!("WebGPU is not used: {why}. The CPU backend runs instead.")),
             info.timing.map(|timing| format!("WebGPU runs: timed here, {timing}.")),
+            (info.label == BackendKind::Cpu.label()).then(|| {
+                "The views' CPU engine decodes on one thread, beside the page; the lab trains on every core where \
+                 the page is cross-origin isolated (the lab says how many threads)."
+                    .to_string()
+            }),
         ]
         .into_iter()
         .flatten()

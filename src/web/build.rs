@@ -21,6 +21,45 @@ pub fn lab_worker_url() -> String {
     meta("latentlab-lab-worker").unwrap_or_else(|| "lab-worker_loader.js".to_string())
 }
 
+/// The lab's worker for a run on the CPU: the multi-threaded one where this build has it
+/// and the page is cross-origin isolated (its threads share memory), else the usual one.
+pub struct LabWorker {
+    /// The loader, relative to the page.
+    pub url: String,
+    /// Whether it is the multi-threaded worker.
+    pub threaded: bool,
+    /// The thread count the address asks for (`threads=N`), else none: one per core.
+    pub threads_asked: Option<usize>,
+    /// Why the CPU engine computes on one thread, in words.
+    pub single_thread_reason: Option<String>,
+}
+
+/// The worker the lab starts; `cpu` when it trains on the CPU (the threaded engine has no
+/// WebGPU: cubecl's WebGPU backend cannot be built with wasm threads).
+pub fn lab_worker(cpu: bool) -> LabWorker {
+    let single = |reason: &str| LabWorker { url: lab_worker_url(), threaded: false, threads_asked: None, single_thread_reason: Some(reason.to_string()) };
+    let asked = crate::web::address::query_param("threads");
+    let Some(url) = meta("latentlab-lab-worker-threads") else {
+        return single("this build of the site has no multi-threaded engine");
+    };
+    if !cpu {
+        return single("the lab trains on WebGPU");
+    }
+    if asked.as_deref() == Some("1") {
+        return single("the address asks for one thread (threads=1)");
+    }
+    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
+    if !isolated {
+        return single(
+            "the page is not cross-origin isolated, which threads sharing memory need (the server sends no \
+             Cross-Origin-Opener-Policy and Embedder-Policy headers, and the site's service worker, which adds them, \
+             does not serve this page yet: a reload usually does it)",
+        );
+    }
+    let threads_asked = asked.and_then(|n| n.parse::<usize>().ok()).filter(|&n| n >= 1).map(|n| n.min(crate::lab::MAX_CPU_THREADS));
+    LabWorker { url, threaded: true, threads_asked, single_thread_reason: None }
+}
+
 /// The loader of the engine's worker, relative to the page.
 pub fn engine_worker_url() -> String {
     meta("latentlab-engine-worker").unwrap_or_else(|| "engine-worker_loader.js".to_string())

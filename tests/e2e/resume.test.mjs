@@ -8,25 +8,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
-import { recordWorkers, saveScreenshot, workerLoader } from './site.mjs';
+import { labWorkerLoaders, recordWorkers, saveScreenshot } from './site.mjs';
 import { decode, meanAbsDiff, waitFor } from './page.mjs';
 
 const site = useSite('/resume/');
 // The same site, with a lab worker that throws an uncaught error and ends itself when the
 // page posts it "test:crash" (the worker's own code never sees that message): a crash.
-const crashingSite = useSite('/resume-crash/', (root) => {
-  const loader = workerLoader(root, 'lab-worker');
-  return {
-    [loader]: Buffer.from(`
-      self.addEventListener('message', (event) => {
-        if (event.data !== 'test:crash') return;
-        event.stopImmediatePropagation();
-        setTimeout(() => self.close(), 0);
-        throw new Error('test: the worker ran out of memory');
-      });
-      ${readFileSync(join(root, loader), 'utf8')}`),
-  };
-});
+// Both lab workers get it: the multi-threaded one trains on the CPU where the page is
+// cross-origin isolated, as this server makes it.
+const crashingSite = useSite('/resume-crash/', (root) => Object.fromEntries(labWorkerLoaders(root).map((loader) => [
+  loader,
+  Buffer.from(`
+    self.addEventListener('message', (event) => {
+      if (event.data !== 'test:crash') return;
+      event.stopImmediatePropagation();
+      setTimeout(() => self.close(), 0);
+      throw new Error('test: the worker ran out of memory');
+    });
+    ${readFileSync(join(root, loader), 'utf8')}`),
+])));
 
 const RUN = '{dataset: "mnist", classes: [0, 1], batch: 32, lr: 0.003, seed: 3, arch: "dense"}';
 const Z = [[0.4, -0.7], [-1.1, 0.9]];

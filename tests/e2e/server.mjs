@@ -17,12 +17,17 @@ const TYPES = {
   '.png': 'image/png',
 };
 
+// The headers that make the page cross-origin isolated, as scripts/serve.sh sends them
+// (the lab's threads share memory): the site's files are all its own.
+const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 /**
  * Serves `root` at http://127.0.0.1:PORT{prefix}. `overrides` maps a path below the
  * prefix to a Buffer (served as is), null (answered 404) or a function that answers
- * `(request, response)` itself.
+ * `(request, response)` itself. The site's files come with the cross-origin isolation
+ * headers unless `isolated` is false.
  */
-export async function serveSite(root, prefix, overrides = {}) {
+export async function serveSite(root, prefix, overrides = {}, { isolated = true } = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     if (!url.pathname.startsWith(prefix)) {
@@ -35,7 +40,7 @@ export async function serveSite(root, prefix, overrides = {}) {
       const body = overrides[path];
       if (typeof body === 'function') body(req, res);
       else if (body === null) res.writeHead(404).end('not found');
-      else res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body);
+      else res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', ...(isolated ? ISOLATION : {}) }).end(body);
       return;
     }
     const file = normalize(join(root, path));
@@ -49,6 +54,7 @@ export async function serveSite(root, prefix, overrides = {}) {
         'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
         'content-length': body.length,
         'cache-control': 'no-store',
+        ...(isolated ? ISOLATION : {}),
       }).end(body);
     } catch {
       res.writeHead(404).end('not found');
@@ -63,14 +69,15 @@ export async function serveSite(root, prefix, overrides = {}) {
 /**
  * For a test file: builds the site, serves it at `prefix` before the file's tests and
  * stops after them, and fails each test on an error in its pages (see browser.mjs).
- * `overrides(root)` may give extra routes made from the built site. Returns an object
- * whose `url` is set once the site is up.
+ * `overrides(root)` may give extra routes made from the built site; `options` go to
+ * serveSite. Returns an object
+ * whose `url` (and the built site's folder, `root`) are set once the site is up.
  */
-export function useSite(prefix, overrides = () => ({})) {
+export function useSite(prefix, overrides = () => ({}), options = {}) {
   const site = { url: null, close: () => {} };
   before(async () => {
     const root = buildSite();
-    Object.assign(site, await serveSite(root, prefix, overrides(root)));
+    Object.assign(site, await serveSite(root, prefix, overrides(root), options), { root });
   });
   after(() => site.close());
   failOnPageErrors();

@@ -37,6 +37,12 @@ export function workerLoader(root, worker) {
   return name;
 }
 
+/** The loaders of the lab's workers in the built site: the usual one, and the multi-threaded one where the site has it. */
+export function labWorkerLoaders(root) {
+  const page = readFileSync(join(root, 'index.html'), 'utf8');
+  return ['lab-worker', 'lab-worker-threads'].filter((worker) => page.includes(`<meta name="latentlab-${worker}"`)).map((worker) => workerLoader(root, worker));
+}
+
 /**
  * A worker's loader (`NAME_loader.js` in the built site at `root`) that keeps every
  * GPUDevice the worker asks for and destroys them when the page posts "test:lose-device"

@@ -86,6 +86,8 @@ pub struct LabSignals {
     /// Reconstructions of the held-out images the strip shows, after each epoch: (epoch,
     /// 28×28 bytes per image), one entry per epoch from the first, at most [`EPOCH_ROWS`].
     pub by_epoch: RwSignal<Vec<(u64, Vec<u8>)>>,
+    /// Why the lab's CPU engine computes on one thread (none where it has several).
+    pub single_thread_reason: RwSignal<Option<String>>,
     /// Runs set up to train one after the other (a lesson's).
     pub queue: queue::QueueSignals,
 }
@@ -189,6 +191,7 @@ impl Lab {
                 checkpoint: RwSignal::new(None),
                 crashed: RwSignal::new(None),
                 by_epoch: RwSignal::new(Vec::new()),
+                single_thread_reason: RwSignal::new(None),
                 queue: queue::QueueSignals::new(),
             },
         }
@@ -232,11 +235,29 @@ impl Lab {
         LabSettings::from_query(|name| crate::web::address::query_param(&format!("lab-{name}"))).1
     }
 
+    /// The backend the lab is asked to train on: the engine's choice for it.
+    fn backend_request(&self) -> BackendRequest {
+        self.inner.session.started().map_or(BackendRequest::Only(BackendKind::Cpu), |started| started.lab_request)
+    }
+
     fn ensure_worker(&self) -> Result<(), String> {
         if self.inner.worker.borrow().is_some() {
             return Ok(());
         }
-        let worker = Worker::new(&crate::web::build::lab_worker_url()).map_err(|e| format!("the training worker could not start: {e:?}"))?;
+        let on_cpu = self.backend_request() == BackendRequest::Only(BackendKind::Cpu);
+        let chosen = crate::web::build::lab_worker(on_cpu);
+        let worker = if chosen.threaded {
+            let options = web_sys::WorkerOptions::new();
+            options.set_type(web_sys::WorkerType::Module);
+            if let Some(threads) = chosen.threads_asked {
+                options.set_name(&format!("threads={threads}"));
+            }
+            Worker::new_with_options(&chosen.url, &options)
+        } else {
+            Worker::new(&chosen.url)
+        }
+        .map_err(|e| format!("the training worker could not start: {e:?}"))?;
+        self.signals.single_thread_reason.set(chosen.single_thread_reason);
         let lab = self.clone();
         let on_message = EventListener::new(&worker, "message", move |event| {
             if let Some(event) = event.dyn_ref::<MessageEvent>() {
@@ -330,11 +351,7 @@ impl Lab {
         crate::web::address::record_lab(settings.address().as_deref());
         // Earlier waiters belong to the run this one replaces.
         self.settle_all(Err("a new lab run replaced this one".to_string()));
-        let backend = self
-            .inner
-            .session
-            .started()
-            .map_or(BackendRequest::Only(BackendKind::Cpu), |started| started.lab_request);
+        let backend = self.backend_request();
         let promise = self.wait_for(Box::new(move |status| {
             status.state == LabState::Failed || if play { status.step >= 1 } else { status.state == LabState::Paused }
         }));
@@ -810,6 +827,7 @@ fn serde_wasm_status(status: &LabStatus) -> JsValue {
         "trainImages": status.train_images,
         "message": status.message,
         "memoryBytes": status.memory_bytes,
+        "cpuThreads": status.cpu_threads,
     });
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
 }

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use super::evaluated;
-use crate::lab::{Evaluated, LabState};
+use crate::core::backend_kind::BackendKind;
+use crate::lab::{Evaluated, LabState, LabStatus};
 use crate::web::lab_client::use_lab;
 
 #[component]
@@ -45,7 +46,7 @@ pub(super) fn LabStatusLines() -> impl IntoView {
                         LabState::Paused => "Paused",
                         LabState::Failed => "Stopped",
                     },
-                    st.backend.in_words(),
+                    on_backend(&st),
                     st.step,
                     st.epoch,
                     st.train_images,
@@ -54,6 +55,19 @@ pub(super) fn LabStatusLines() -> impl IntoView {
                 )
             }
         }
+    };
+    let threads_line = move || {
+        s.status.with(|st| {
+            let st = st.as_ref().filter(|st| st.backend == BackendKind::Cpu)?;
+            Some(match s.single_thread_reason.get() {
+                _ if st.cpu_threads > 1 => format!(
+                    "The CPU engine trains on {} threads (one per core this browser reports, or the address's threads=N), sharing each batch's work.",
+                    st.cpu_threads
+                ),
+                Some(why) => format!("The CPU engine trains on one thread: {why}."),
+                None => "The CPU engine trains on one thread: its threads could not start.".to_string(),
+            })
+        })
     };
     let message = move || s.status.with(|st| st.as_ref().and_then(|st| st.message.clone()));
     let backend_reason = move || {
@@ -93,11 +107,20 @@ pub(super) fn LabStatusLines() -> impl IntoView {
             {progress}
         </div>
         {move || backend_reason().map(|m| view! { <p class="caption" data-testid="lab-backend">{m}</p> })}
+        {move || threads_line().map(|m| view! { <p class="caption" data-testid="lab-threads">{m}</p> })}
         {move || s.crashed.get().map(|_| view! {
             <p><button type="button" data-testid="lab-restart" on:click=restart>"Restart the training worker"</button></p>
         })}
         {move || message().map(|m| view! { <p class="note warning" data-testid="lab-message">{m}</p> })}
         {move || checkpoint_line().map(|m| view! { <p class="caption" data-testid="lab-checkpoint">{m}</p> })}
         {move || used_line().map(|m| view! { <p class="note" data-testid="lab-used">{m}</p> })}
+    }
+}
+
+/// "the CPU (2 threads)" or "WebGPU".
+fn on_backend(status: &LabStatus) -> String {
+    match status.backend {
+        BackendKind::Cpu if status.cpu_threads > 1 => format!("the CPU ({} threads)", status.cpu_threads),
+        backend => backend.in_words().to_string(),
     }
 }

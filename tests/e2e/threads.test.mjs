@@ -1,0 +1,86 @@
+// End-to-end: the lab's multi-threaded CPU engine. Where the page is cross-origin isolated
+// (this server sends COOP/COEP, as scripts/serve.sh does) the lab trains on the threaded
+// worker and says how many threads it has; a seeded run's steps there equal the
+// single-threaded worker's; without isolation the single-threaded worker trains and the
+// page says why.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openBrowser } from './browser.mjs';
+import { useSite } from './server.mjs';
+import { labWorkerLoaders, recordWorkers } from './site.mjs';
+import { decode, meanAbsDiff } from './page.mjs';
+
+const site = useSite('/threads/');
+const plainSite = useSite('/threads-plain/', () => ({}), { isolated: false });
+
+const RUN = '{dataset: "mnist", classes: [0, 1], batch: 64, lr: 0.003, seed: 5, arch: "conv"}';
+const Z = [[0.4, -0.7], [-1.1, 0.9], [1.5, 0.2]];
+const text = (session, testid) => session.run(`return document.querySelector("[data-testid=${testid}]")?.textContent ?? "";`);
+
+/**
+ * Opens `url`, trains 12 steps of the seeded run, puts the model on show and returns its
+ * decodes of Z, its status, and the lab workers started.
+ */
+async function train(url, options = {}) {
+  const session = await openBrowser(options);
+  try {
+    await session.page.addInitScript(recordWorkers);
+    await session.goto(url);
+    await session.run('await window.latentlab.ready;');
+    await session.run(`await window.latentlab.lab.start(${RUN}); await window.latentlab.lab.pause();`);
+    const first = await session.run('return window.latentlab.lab.status();');
+    const status = await session.run(`return await window.latentlab.lab.step(${12 - first.step});`);
+    await session.run('await window.latentlab.lab.use();');
+    return {
+      status,
+      decoded: await decode(session, Z),
+      isolated: await session.run('return window.crossOriginIsolated;'),
+      workers: await session.run('return window.pageWorkers.map((w) => w.scriptURL.split("/").pop());'),
+      threadsLine: await text(session, 'lab-threads'),
+      statusLine: await text(session, 'lab-status'),
+      cores: await session.run('return navigator.hardwareConcurrency;'),
+      backendWhy: await session.run('return document.querySelector("[data-testid=backend-why] .note")?.textContent ?? "";'),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+describe('the lab\'s multi-threaded CPU engine', () => {
+  test('isolated: the threaded worker trains, says its threads, and its steps equal the single-threaded worker\'s', async (t) => {
+    const loaders = labWorkerLoaders(site.root);
+    assert.equal(loaders.length, 2, `the site has both lab workers: ${loaders.join(', ')}`);
+
+    const threaded = await train(`${site.url}?backend=cpu`);
+    assert.equal(threaded.isolated, true);
+    assert.ok(threaded.workers.some((w) => w.startsWith('lab-worker-threads-')), `workers: ${threaded.workers}`);
+    const expected = Math.min(threaded.cores, 16);
+    assert.equal(threaded.status.cpuThreads, expected, `${threaded.status.cpuThreads} threads on ${threaded.cores} cores`);
+    assert.match(threaded.threadsLine, new RegExp(`trains on ${expected} threads`));
+    assert.match(threaded.statusLine, new RegExp(`on the CPU \\(${expected} threads\\)`));
+    // The views' engine says it decodes on one thread.
+    assert.match(threaded.backendWhy, /The views' CPU engine decodes on one thread/);
+
+    // threads=1 in the address: the single-threaded worker, the same seeded run.
+    const single = await train(`${site.url}?backend=cpu&threads=1`);
+    assert.ok(single.workers.every((w) => !w.includes('threads')), `workers: ${single.workers}`);
+    assert.equal(single.status.cpuThreads, 1);
+    assert.match(single.threadsLine, /trains on one thread: the address asks for one thread/);
+
+    assert.equal(threaded.status.step, 12);
+    assert.equal(single.status.step, 12);
+    // The same weights after the same 12 steps: the threads only share out each batch's work.
+    const difference = Math.max(...Z.map((_, i) => meanAbsDiff(threaded.decoded[i], single.decoded[i])));
+    t.diagnostic(`decodes after 12 seeded steps, threads vs one thread: mean |difference| ≤ ${difference}`);
+    assert.ok(difference < 1e-4, `the threaded run's decodes differ by ${difference}`);
+  });
+
+  test('not isolated (no COOP/COEP, no service worker): the single-threaded worker trains and the page says why', async () => {
+    const plain = await train(`${plainSite.url}?backend=cpu`, { serviceWorkers: 'block' });
+    assert.equal(plain.isolated, false);
+    assert.ok(plain.workers.every((w) => !w.includes('threads')), `workers: ${plain.workers}`);
+    assert.equal(plain.status.cpuThreads, 1);
+    assert.equal(plain.status.step, 12);
+    assert.match(plain.threadsLine, /trains on one thread: the page is not cross-origin isolated/);
+  });
+});
