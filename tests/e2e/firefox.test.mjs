@@ -138,6 +138,9 @@ describe('Firefox ESR (WebDriver BiDi)', () => {
       while (last.step < first.step + 20) last = await session.run('return await window.latentlab.lab.step();');
       assert.ok(last.heldout.total < first.heldout.total, `held-out loss ${first.heldout.total} → ${last.heldout.total}`);
       assert.ok(last.imagesPerSecond > 0);
+      // The page is cross-origin isolated here: Firefox trains on the lab's threaded worker.
+      assert.equal(await session.run('return window.crossOriginIsolated;'), true);
+      assert.equal(last.cpuThreads, await session.run('return Math.min(navigator.hardwareConcurrency, 16);'));
       await session.run('await window.latentlab.lab.use();');
       assert.match(await session.run('return document.querySelector("[data-testid=model-line]").textContent;'), /lab-mnist-vae-2d-s3/);
       const [pixels] = await decode(session, [[0, 0]]);

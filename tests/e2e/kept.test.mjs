@@ -180,17 +180,21 @@ describe('nothing is lost', () => {
       const engine = await session.run('return window.pageWorkers.map((w) => w.scriptURL);');
       assert.match(engine.join(' '), /engine-worker-[0-9a-f]{16}_loader\.js/);
 
-      // A new build replaces the lab's worker (new names) and the page.
-      const page = readFileSync(join(copy, 'index.html'), 'utf8');
-      const oldLoader = page.match(/name="latentlab-lab-worker" content="(lab-worker-([0-9a-f]{16}))_loader\.js"/);
-      const newStamp = 'lab-worker-0123456789abcdef';
-      for (const file of readdirSync(copy).filter((f) => f.startsWith(oldLoader[1]))) {
-        renameSync(join(copy, file), join(copy, file.replace(oldLoader[1], newStamp)));
+      // A new build replaces the lab's workers (new names; the threaded one is used here) and the page.
+      let page = readFileSync(join(copy, 'index.html'), 'utf8');
+      for (const worker of ['lab-worker', 'lab-worker-threads']) {
+        const oldStamp = page.match(new RegExp(`name="latentlab-${worker}" content="(${worker}-[0-9a-f]{16})_loader\\.js"`))?.[1];
+        if (!oldStamp) continue;
+        const newStamp = `${worker}-0123456789abcdef`;
+        for (const file of readdirSync(copy).filter((f) => f.startsWith(oldStamp))) {
+          renameSync(join(copy, file), join(copy, file.replace(oldStamp, newStamp)));
+        }
+        const loader = join(copy, `${newStamp}_loader.js`);
+        writeFileSync(loader, readFileSync(loader, 'utf8').replaceAll(oldStamp, newStamp));
+        page = page.replaceAll(oldStamp, newStamp);
       }
-      const loader = join(copy, `${newStamp}_loader.js`);
-      writeFileSync(loader, readFileSync(loader, 'utf8').replaceAll(oldLoader[1], newStamp));
       const build = page.match(/name="latentlab-build" content="([0-9a-f]+)"/)[1];
-      writeFileSync(join(copy, 'index.html'), page.replaceAll(oldLoader[1], newStamp).replace(`content="${build}"`, 'content="fedcba9876543210"'));
+      writeFileSync(join(copy, 'index.html'), page.replace(`content="${build}"`, 'content="fedcba9876543210"'));
 
       // This page's lab worker is gone: the page says the site was updated, and reloads.
       const failed = await session.run(`try { await window.latentlab.lab.start(${RUN}); return null; } catch (error) { return error.message; }`);
