@@ -30,8 +30,8 @@ pub const HELDOUT_MAP_IMAGES: usize = 1000;
 pub const HELDOUT_LOSS_IMAGES: usize = 250;
 /// Held-out images whose reconstructions are shown live.
 pub const RECONSTRUCTED: usize = 10;
-/// The most threads the multi-threaded CPU engine starts (a phone may report 8 cores, a
-/// workstation 64: past 16, the VAE's batches gain little and each thread costs a worker).
+/// The most threads the multi-threaded CPU engine starts: each is a Web Worker of its own,
+/// and a VAE's batch of 100 has little work to share out past that (on a 64-core machine).
 pub const MAX_CPU_THREADS: usize = 16;
 
 /// How a lab run is set up: the form, the address and `latentlab.lab.start(settings)`.
