@@ -268,7 +268,7 @@ describe('nothing is lost', () => {
         }
         database.close();
         return spreads;`, names);
-      assert.ok(measured[1] < 0.5 * measured[0], `spread of the held-out μ: β = 0.1 ${measured[0]}, β = 4 ${measured[1]}`);
+      assert.ok(measured[1] < 0.6 * measured[0], `spread of the held-out μ: β = 0.1 ${measured[0]}, β = 4 ${measured[1]}`);
       const shown = await session.run('return [...document.querySelectorAll("[data-testid=side-spread]")].map((td) => Number(td.textContent));');
       shown.forEach((value, i) => assert.ok(Math.abs(value - measured[i]) <= 0.001 * measured[i] + 0.001, `shown ${value}, measured ${measured[i]}`));
 
