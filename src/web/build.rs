@@ -38,14 +38,14 @@ pub struct LabWorker {
 /// WebGPU: cubecl's WebGPU backend cannot be built with wasm threads).
 pub fn lab_worker(cpu: bool) -> LabWorker {
     let single = |reason: &str| LabWorker { url: lab_worker_url(), threaded: false, threads_asked: None, single_thread_reason: Some(reason.to_string()) };
-    let asked = crate::web::address::query_param("threads");
+    let asked = crate::web::address::query_param("threads").and_then(|n| n.parse::<usize>().ok()).filter(|&n| n >= 1);
     let Some(url) = meta("latentlab-lab-worker-threads") else {
         return single("this build of the site has no multi-threaded engine");
     };
     if !cpu {
         return single("the lab trains on WebGPU");
     }
-    if asked.as_deref() == Some("1") {
+    if asked == Some(1) {
         return single("the address asks for one thread (threads=1)");
     }
     let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into()).ok().and_then(|v| v.as_bool()).unwrap_or(false);
@@ -56,8 +56,7 @@ pub fn lab_worker(cpu: bool) -> LabWorker {
              does not serve this page yet: a reload usually does it)",
         );
     }
-    let threads_asked = asked.and_then(|n| n.parse::<usize>().ok()).filter(|&n| n >= 1).map(|n| n.min(crate::lab::MAX_CPU_THREADS));
-    LabWorker { url, threaded: true, threads_asked, single_thread_reason: None }
+    LabWorker { url, threaded: true, threads_asked: asked.map(|n| n.min(crate::lab::MAX_CPU_THREADS)), single_thread_reason: None }
 }
 
 /// The loader of the engine's worker, relative to the page.

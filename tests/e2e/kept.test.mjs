@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { openBrowser } from './browser.mjs';
 import { serveSite, useSite } from './server.mjs';
-import { buildSite, recordWorkers, saveScreenshot } from './site.mjs';
+import { buildSite, labWorkerLoaders, recordWorkers, saveScreenshot } from './site.mjs';
 import { decode, mean, meanAbsDiff, readCanvas, tiles, waitFor, waitForModel } from './page.mjs';
 import { drawnLetter } from './drawings.mjs';
 
@@ -182,10 +182,9 @@ describe('nothing is lost', () => {
 
       // A new build replaces the lab's workers (new names; the threaded one is used here) and the page.
       let page = readFileSync(join(copy, 'index.html'), 'utf8');
-      for (const worker of ['lab-worker', 'lab-worker-threads']) {
-        const oldStamp = page.match(new RegExp(`name="latentlab-${worker}" content="(${worker}-[0-9a-f]{16})_loader\\.js"`))?.[1];
-        if (!oldStamp) continue;
-        const newStamp = `${worker}-0123456789abcdef`;
+      for (const oldLoader of labWorkerLoaders(copy)) {
+        const oldStamp = oldLoader.replace(/_loader\.js$/, '');
+        const newStamp = oldStamp.replace(/[0-9a-f]{16}$/, '0123456789abcdef');
         for (const file of readdirSync(copy).filter((f) => f.startsWith(oldStamp))) {
           renameSync(join(copy, file), join(copy, file.replace(oldStamp, newStamp)));
         }

@@ -59,14 +59,14 @@ pub(super) fn LabStatusLines() -> impl IntoView {
     let threads_line = move || {
         s.status.with(|st| {
             let st = st.as_ref().filter(|st| st.backend == BackendKind::Cpu)?;
-            Some(match s.single_thread_reason.get() {
-                _ if st.cpu_threads > 1 => format!(
+            if st.cpu_threads > 1 {
+                return Some(format!(
                     "The CPU engine trains on {} threads (one per core this browser reports, or the address's threads=N), sharing each batch's work.",
                     st.cpu_threads
-                ),
-                Some(why) => format!("The CPU engine trains on one thread: {why}."),
-                None => "The CPU engine trains on one thread: its threads could not start.".to_string(),
-            })
+                ));
+            }
+            let why = s.single_thread_reason.get().unwrap_or_else(|| "its threads could not start".to_string());
+            Some(format!("The CPU engine trains on one thread: {why}."))
         })
     };
     let message = move || s.status.with(|st| st.as_ref().and_then(|st| st.message.clone()));
