@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the lab's multi-threaded CPU worker (feature `threads`): burn's CPU backend with
-# its rayon paths on wasm threads. Wasm threads need a nightly rustc that rebuilds std
-# with atomics (`-Z build-std`), so this binary is built here, beside trunk's build, in a
+# Builds the multi-threaded CPU workers (feature `threads`): the lab's and the views'
+# engine, which split their work (a training batch, a decode's points) over rayon's
+# threads, on wasm threads. Wasm threads need a nightly rustc that rebuilds std
+# with atomics (`-Z build-std`), so these binaries are built here, beside trunk's build, in a
 # target directory of its own; trunk's post-build hook (scripts/stamp-build.mjs) copies
 # what this writes into the site.
 #
@@ -10,7 +11,7 @@
 # Without an argument, trunk's profile picks it (trunk runs this as its `build` hook, beside
 # its own cargo builds): `trunk build --release` → web-release, else web-fast.
 #
-# Output: target/threads/site/ (the worker's JS, wasm and wasm-bindgen-rayon's helper).
+# Output: target/threads/site/ (the workers' JS and wasm, and wasm-bindgen-rayon's helper).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${TRUNK_PROFILE:-debug}" = release ]; then default_profile=web-release; else default_profile=web-fast; fi
@@ -37,16 +38,18 @@ export RUSTFLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-glob
 export CARGO_TARGET_DIR="$PWD/target/threads"
 
 cargo "+$nightly" build --locked --target wasm32-unknown-unknown -Z build-std=std,panic_abort \
-  --profile "$profile" --bin lab-worker --features threads
+  --profile "$profile" --bin lab-worker --bin engine-worker --features threads
 
 rm -rf "$out"
 mkdir -p "$out"
-wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name lab-worker-threads \
-  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/lab-worker.wasm"
-if [ "$profile" = web-release ]; then
-  wasm_opt="$(command -v wasm-opt || echo tools/node_modules/.bin/wasm-opt)"
-  "$wasm_opt" -O3 --enable-threads --enable-bulk-memory --enable-simd --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$out/lab-worker-threads_bg.wasm" -o "$out/lab-worker-threads_bg.wasm"
-fi
+for worker in lab-worker engine-worker; do
+  wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name "$worker-threads" \
+    "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/$worker.wasm"
+  if [ "$profile" = web-release ]; then
+    wasm_opt="$(command -v wasm-opt || echo tools/node_modules/.bin/wasm-opt)"
+    "$wasm_opt" -O3 --enable-threads --enable-bulk-memory --enable-simd --enable-nontrapping-float-to-int \
+      --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$out/$worker-threads_bg.wasm" -o "$out/$worker-threads_bg.wasm"
+  fi
+done
 ls -l "$out" "$out"/snippets/*/src 2>/dev/null || true

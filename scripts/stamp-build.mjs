@@ -40,19 +40,20 @@ for (const worker of ['engine-worker', 'lab-worker']) {
   loaders[worker] = `${stamped}_loader.js`;
   writeFileSync(join(site, loaders[worker]), shim);
 }
-// The lab's multi-threaded CPU worker, when scripts/build-threads.sh has built it (trunk's
-// `build` hook): an ES module (wasm-bindgen-rayon's helper, in snippets/, starts its
-// threads as module workers that import it), so its loader imports it.
+// The multi-threaded CPU workers, when scripts/build-threads.sh has built them (trunk's
+// `build` hook): ES modules (wasm-bindgen-rayon's helper, in snippets/, starts their
+// threads as module workers that import them), so their loaders import them.
 const threads = join(REPO, 'target', 'threads', 'site');
-if (existsSync(join(threads, 'lab-worker-threads.js'))) {
-  const script = readFileSync(join(threads, 'lab-worker-threads.js'));
-  const wasm = readFileSync(join(threads, 'lab-worker-threads_bg.wasm'));
-  const stamped = `lab-worker-threads-${hash(script, wasm)}`;
+for (const worker of ['lab-worker-threads', 'engine-worker-threads']) {
+  if (!existsSync(join(threads, `${worker}.js`))) continue;
+  const script = readFileSync(join(threads, `${worker}.js`));
+  const wasm = readFileSync(join(threads, `${worker}_bg.wasm`));
+  const stamped = `${worker}-${hash(script, wasm)}`;
   writeFileSync(join(site, `${stamped}.js`), script);
   writeFileSync(join(site, `${stamped}_bg.wasm`), wasm);
   cpSync(join(threads, 'snippets'), join(site, 'snippets'), { recursive: true });
-  loaders['lab-worker-threads'] = `${stamped}_loader.js`;
-  writeFileSync(join(site, loaders['lab-worker-threads']),
+  loaders[worker] = `${stamped}_loader.js`;
+  writeFileSync(join(site, loaders[worker]),
     `import init from './${stamped}.js';\nawait init({ module_or_path: new URL('./${stamped}_bg.wasm', import.meta.url) });\n`);
 }
 if (!page.includes("'engine-worker_loader.js'")) throw new Error(`${pagePath} does not start the engine's worker`);
@@ -66,7 +67,8 @@ page = page.replace(charset, [
   `<meta name="latentlab-build" content="${build}" />`,
   `<meta name="latentlab-engine-worker" content="${loaders['engine-worker']}" />`,
   `<meta name="latentlab-lab-worker" content="${loaders['lab-worker']}" />`,
-  ...(loaders['lab-worker-threads'] ? [`<meta name="latentlab-lab-worker-threads" content="${loaders['lab-worker-threads']}" />`] : []),
+  ...['lab-worker-threads', 'engine-worker-threads'].filter((worker) => loaders[worker])
+    .map((worker) => `<meta name="latentlab-${worker}" content="${loaders[worker]}" />`),
 ].join('\n  '));
 writeFileSync(pagePath, page);
 
@@ -77,7 +79,8 @@ const shell = [
   'index.html',
   'first-paint.png',
   ...files.filter((name) => /^latentlab-[0-9a-f]+(_bg\.wasm|\.js)$/.test(name) || /^style-[0-9a-f]+\.css$/.test(name)),
-  ...files.filter((name) => name.startsWith('engine-worker-')),
+  // (The multi-threaded engine is kept once used, as the lab's worker is.)
+  ...files.filter((name) => name.startsWith('engine-worker-') && !name.startsWith('engine-worker-threads-')),
 ].sort();
 const swPath = join(site, 'sw.js');
 const sw = readFileSync(swPath, 'utf8');

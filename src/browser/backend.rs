@@ -67,16 +67,19 @@ async fn faster_of(webgpu: Device) -> ChosenDevice {
 }
 
 /// Whether `navigator.gpu` exists, in the page or in a worker (whose global has no `window`).
-#[cfg(feature = "webgpu")]
 fn browser_has_webgpu() -> bool {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
-        .ok()
-        .filter(|n| !n.is_undefined())
-        .is_some_and(|n| js_sys::Reflect::get(&n, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined()))
+    property(&js_sys::global(), "navigator").is_some_and(|navigator| property(&navigator, "gpu").is_some())
 }
 
+/// The multi-threaded engine's answer (feature `threads`, without `webgpu`).
 #[cfg(not(feature = "webgpu"))]
 pub async fn init_webgpu() -> Result<Device, String> {
+    if !browser_has_webgpu() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".to_string());
+    }
+    if webgpu_adapter().await.is_none() {
+        return Err("this browser's WebGPU offers no adapter".to_string());
+    }
     Err("this engine is built for the CPU alone".to_string())
 }
 
@@ -91,18 +94,27 @@ pub async fn init_webgpu() -> Result<Device, String> {
         .map_err(|error| format!("WebGPU could not start: {error}"))
 }
 
+/// `target[key]`, when it is neither undefined nor null.
+fn property(target: &JsValue, key: &str) -> Option<JsValue> {
+    js_sys::Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// The browser's WebGPU adapter (`navigator.gpu.requestAdapter()`), if it offers one.
+async fn webgpu_adapter() -> Option<JsValue> {
+    let gpu = property(&js_sys::global(), "navigator").and_then(|n| property(&n, "gpu"))?;
+    let request: js_sys::Function = property(&gpu, "requestAdapter")?.dyn_into().ok()?;
+    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null() && !a.is_undefined())
+}
+
 /// The browser's WebGPU adapter, named, when it is a software one (a fallback adapter
 /// such as Chromium's SwiftShader): there the CPU backend is many times faster (the grid
 /// in ~0.6 s against ~14 s here).
 async fn software_adapter() -> Option<String> {
-    let get = |target: &JsValue, key: &str| js_sys::Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined() && !v.is_null());
-    let gpu = get(&js_sys::global(), "navigator").and_then(|n| get(&n, "gpu"))?;
-    let request: js_sys::Function = get(&gpu, "requestAdapter")?.dyn_into().ok()?;
-    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
-    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok().filter(|a| !a.is_null())?;
-    let info = get(&adapter, "info");
-    let text = |key: &str| info.as_ref().and_then(|i| get(i, key)).and_then(|v| v.as_string()).unwrap_or_default();
-    let fallback = info.as_ref().and_then(|i| get(i, "isFallbackAdapter")).or_else(|| get(&adapter, "isFallbackAdapter"));
+    let adapter = webgpu_adapter().await?;
+    let info = property(&adapter, "info");
+    let text = |key: &str| info.as_ref().and_then(|i| property(i, key)).and_then(|v| v.as_string()).unwrap_or_default();
+    let fallback = info.as_ref().and_then(|i| property(i, "isFallbackAdapter")).or_else(|| property(&adapter, "isFallbackAdapter"));
     let software = fallback.and_then(|f| f.as_bool()).unwrap_or(false) || text("architecture").contains("swiftshader");
     software.then(|| {
         let name = [text("vendor"), text("architecture")].join(" ").trim().to_string();

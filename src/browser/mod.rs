@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod message;
 #[cfg(feature = "engine")]
 pub mod readback;
+pub mod threads;
 
 unsafe extern "C" {
     /// The static constructors, which wasm-ld gathers (burn's dependencies register

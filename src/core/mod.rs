@@ -16,6 +16,7 @@ pub mod math;
 #[cfg(any(not(target_arch = "wasm32"), feature = "engine"))]
 pub mod model;
 pub mod mosaic;
+pub mod parts;
 pub mod plane;
 pub mod preprocess;
 pub mod screen;

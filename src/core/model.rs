@@ -284,9 +284,14 @@ impl Vae {
     /// Encodes, samples z = μ + σ·ε with ε ~ N(0, I), and decodes.
     pub fn forward(&self, images: Tensor<4>) -> VaeOutput {
         let [batch, ..] = images.dims();
-        let latent = self.encoder.to_mean.weight.dims()[1];
-        let noise = Tensor::random([batch, latent], Distribution::Normal(0.0, 1.0), &images.device());
+        let noise = self.draw_noise(batch, &images.device());
         self.forward_with_noise(images, noise)
+    }
+
+    /// The noise ε ~ N(0, I) [batch, latent] that [`Vae::forward`] draws.
+    pub fn draw_noise(&self, batch: usize, device: &Device) -> Tensor<2> {
+        let latent = self.encoder.to_mean.weight.dims()[1];
+        Tensor::random([batch, latent], Distribution::Normal(0.0, 1.0), device)
     }
 
     /// [`Vae::forward`] with the noise ε [batch, latent] given: z = μ + σ·ε.

@@ -68,6 +68,14 @@ pub struct StartedBackend {
     pub lab_request: BackendRequest,
     /// When the requested backend could not start, why (the engine chose by itself).
     pub request_refused: Option<String>,
+    /// The threads the CPU backend decodes and encodes on (more than one in the
+    /// multi-threaded engine).
+    #[serde(default = "one_thread")]
+    pub cpu_threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 #[cfg(test)]
@@ -92,6 +100,7 @@ mod tests {
             timing: None,
             lab_request: BackendRequest::Only(BackendKind::Cpu),
             request_refused: None,
+            cpu_threads: 2,
         } };
         for message in [started, FromEngine::Done { id: 3 }, FromEngine::Refused { id: 4, message: "no".into() }] {
             let json = serde_json::to_string(&message).unwrap();

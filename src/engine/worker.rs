@@ -24,6 +24,7 @@ use crate::browser::message::{self, Part};
 use crate::browser::readback::{read_floats, ReadFailure};
 use crate::core::data::{pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
 use crate::core::model::{Vae, MODEL_SIDE};
+use crate::core::parts::{on_threads, part_ranges};
 use crate::core::weights::{self, Manifest};
 use crate::engine::{FromEngine, StartedBackend, ToEngine};
 
@@ -53,7 +54,13 @@ pub fn start() {
         spawn_local(async move { engine.handle(data).await });
     })
     .forget();
-    post(&FromEngine::Alive, None);
+    // In the multi-threaded engine, the page's requests wait (the page holds them until
+    // `Alive`) for the CPU engine's threads.
+    spawn_local(async {
+        #[cfg(feature = "threads")]
+        crate::browser::threads::start(|_| {}).await;
+        post(&FromEngine::Alive, None);
+    });
 }
 
 fn post(message: &FromEngine, part: Option<Part>) {
@@ -138,6 +145,7 @@ impl Engine {
             timing: chosen.timing.clone(),
             lab_request: chosen.lab_request,
             request_refused,
+            cpu_threads: crate::browser::threads::count(),
         };
         *self.chosen.borrow_mut() = Some(chosen);
         *self.started.borrow_mut() = Some(started.clone());
@@ -185,6 +193,7 @@ impl Engine {
             )));
         }
         let per_batch = batch_size(chosen.kind, DECODES_PER_CPU_BATCH) * latent;
+        let parts = cpu_parts(chosen.kind);
         let mut pixels = Vec::with_capacity(latents.len() / latent * IMAGE_PIXELS);
         for (index, batch) in latents.chunks(per_batch).enumerate() {
             if index > 0 {
@@ -192,7 +201,8 @@ impl Engine {
             }
             let count = batch.len() / latent;
             let z = Tensor::<2>::from_data(TensorData::new(batch.to_vec(), [count, latent]), &chosen.device);
-            pixels.extend(read_floats(loaded.model.decode(z)).await.map_err(|e| Failure::of(e, &chosen, "decoding"))?);
+            let decoded = in_parts(&loaded.model, z, parts, |model, z| model.decode(z));
+            pixels.extend(read_floats(decoded).await.map_err(|e| Failure::of(e, &chosen, "decoding"))?);
         }
         Ok(pixels)
     }
@@ -207,6 +217,7 @@ impl Engine {
             )));
         }
         let (mut means, mut log_vars) = (Vec::new(), Vec::new());
+        let parts = cpu_parts(chosen.kind);
         for (index, batch) in images.chunks(batch_size(chosen.kind, ENCODES_PER_CPU_BATCH) * IMAGE_PIXELS).enumerate() {
             if index > 0 {
                 let_other_requests_in().await;
@@ -217,7 +228,13 @@ impl Engine {
                 padded.extend(pad_to_model_side(image));
             }
             let inputs = Tensor::<4>::from_data(TensorData::new(padded, [count, 1, MODEL_SIDE, MODEL_SIDE]), &chosen.device);
-            let (mean, log_var) = loaded.model.encode(inputs);
+            let encoded = in_parts(&loaded.model, inputs, parts, |model, images| {
+                let (mean, log_var) = model.encode(images);
+                Tensor::cat(vec![mean, log_var], 1)
+            });
+            let latent = loaded.manifest.latent;
+            let mean = encoded.clone().narrow(1, 0, latent);
+            let log_var = encoded.narrow(1, latent, latent);
             means.extend(read_floats(mean).await.map_err(|e| Failure::of(e, &chosen, "encoding"))?);
             log_vars.extend(read_floats(log_var).await.map_err(|e| Failure::of(e, &chosen, "encoding"))?);
         }
@@ -317,11 +334,39 @@ fn answer(id: u64, result: Result<Vec<f32>, String>) {
 }
 
 /// Points or images per batch on `kind`.
+/// Items per batch: `per_cpu_batch` per CPU thread, or a GPU's batch.
 fn batch_size(kind: BackendKind, per_cpu_batch: usize) -> usize {
     match kind {
-        BackendKind::Cpu => per_cpu_batch,
+        BackendKind::Cpu => per_cpu_batch * crate::browser::threads::count(),
         BackendKind::WebGpu => GPU_BATCH,
     }
+}
+
+/// The parts a batch is split into: one per CPU thread (in the multi-threaded engine),
+/// one on a GPU.
+fn cpu_parts(kind: BackendKind) -> usize {
+    match kind {
+        BackendKind::Cpu => crate::browser::threads::count(),
+        BackendKind::WebGpu => 1,
+    }
+}
+
+/// `run(model, rows)` over `inputs` split by rows into `parts` (at most one per row),
+/// each on a thread of its own, the outputs joined again by rows. Each row's output is
+/// computed as it would be alone, so the result is the same to the bit.
+fn in_parts<const D: usize, const E: usize>(
+    model: &Vae,
+    inputs: Tensor<D>,
+    parts: usize,
+    run: impl Fn(&Vae, Tensor<D>) -> Tensor<E> + Sync + Send,
+) -> Tensor<E> {
+    let rows = inputs.dims()[0];
+    let parts = parts.clamp(1, rows.max(1));
+    if parts == 1 {
+        return run(model, inputs);
+    }
+    let work: Vec<(Vae, Tensor<D>)> = part_ranges(rows, parts).map(|(start, length)| (model.clone(), inputs.clone().narrow(0, start, length))).collect();
+    Tensor::cat(on_threads(work, |(model, rows)| run(&model, rows)), 0)
 }
 
 /// Lets the page's waiting messages (a newer request) run before this one goes on: a

@@ -30,10 +30,6 @@ pub const HELDOUT_MAP_IMAGES: usize = 1000;
 pub const HELDOUT_LOSS_IMAGES: usize = 250;
 /// Held-out images whose reconstructions are shown live.
 pub const RECONSTRUCTED: usize = 10;
-/// The most threads the multi-threaded CPU engine starts: each is a Web Worker of its own,
-/// and a VAE's batch of 100 has little work to share out past that (on a 64-core machine).
-pub const MAX_CPU_THREADS: usize = 16;
-
 /// How a lab run is set up: the form, the address and `latentlab.lab.start(settings)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

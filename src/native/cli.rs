@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::core::model::{loss_terms, Architecture, ModelKind, VaeConfig};
 use crate::native::idx::{load_split, LabelledImages, Split};
 use crate::native::trainer::{self, prepare_split, Error, TrainOptions};
-use crate::train::step::{new_optimizer, train_step, train_step_with_noise, StepSettings, ADAM_EPSILON};
+use crate::train::step::{new_optimizer, train_step, train_step_in_parts, train_step_with_noise, StepSettings, ADAM_EPSILON};
 use burn::tensor::Distribution;
 use crate::core::catalogue::{DatasetId, DEFAULT_MODEL};
 use crate::core::data::{bytes_to_unit, pad_to_model_side, IMAGE_PIXELS};
@@ -338,6 +338,7 @@ fn timed(warmup: usize, runs: usize, work: &mut dyn FnMut()) -> serde_json::Valu
 /// decode, grid decode, single encode and a training step, in milliseconds.
 fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> serde_json::Value {
     let time = |work: &dyn Fn()| timed(5, runs, &mut || work());
+    let threads = rayon::current_num_threads();
     let decode = |points: usize| {
         let z = Tensor::<2>::zeros([points, latent], device);
         let _: Vec<f32> = model.decode(z).into_data().iter::<f32>().collect();
@@ -351,15 +352,17 @@ fn bench_native(model: &Vae, latent: usize, runs: usize, device: &Device) -> ser
         "decode_single": time(&|| decode(1)),
         "decode_grid": time(&|| decode(225)),
         "encode_single": time(&encode),
-        "train_step_conv_batch_100": time_training_step(Architecture::Conv, runs, device),
-        "train_step_dense_batch_100": time_training_step(Architecture::Dense, runs, device),
-        "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "train_step_conv_batch_100": time_training_step(Architecture::Conv, 1, runs, device),
+        "train_step_dense_batch_100": time_training_step(Architecture::Dense, 1, runs, device),
+        "train_step_conv_batch_100_in_parts": time_training_step(Architecture::Conv, threads, runs, device),
+        "train_step_dense_batch_100_in_parts": time_training_step(Architecture::Dense, threads, runs, device),
+        "threads": threads,
     })
 }
 
 /// One training step of a 2-D VAE at the lab's batch of 100 (images of uniform noise: the
-/// time does not depend on the pixels), the loss read back.
-fn time_training_step(architecture: Architecture, runs: usize, device: &Device) -> serde_json::Value {
+/// time does not depend on the pixels) split into `parts`, the loss read back.
+fn time_training_step(architecture: Architecture, parts: usize, runs: usize, device: &Device) -> serde_json::Value {
     let device = device.clone().autodiff();
     let batch = 100;
     let mut model = Some(VaeConfig::new().with_architecture(architecture).init(&device));
@@ -370,7 +373,7 @@ fn time_training_step(architecture: Architecture, runs: usize, device: &Device) 
     let targets = crate::core::model::crop_to_image(inputs.clone());
     timed(2, runs, &mut || {
         let current = model.take().expect("the model is put back after each step");
-        let (stepped, losses) = train_step(current, &mut optimizer, inputs.clone(), targets.clone(), settings);
+        let (stepped, losses) = train_step_in_parts(current, &mut optimizer, inputs.clone(), targets.clone(), settings, parts);
         losses.reconstruction.into_scalar::<f32>();
         model = Some(stepped);
     })

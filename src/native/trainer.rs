@@ -17,7 +17,7 @@ use crate::core::data::{unit_to_byte, PreparedImages};
 use crate::core::model::{loss_terms, Architecture, ModelKind, Vae, VaeConfig};
 use crate::core::weights::{self, LossSums, Manifest, TestMetrics, TrainingRecord};
 use crate::native::idx::{load_split, LabelledImages, Split};
-use crate::train::step::{new_optimizer, train_step, StepSettings};
+use crate::train::step::{new_optimizer, train_step_in_parts, StepSettings};
 
 /// The first `limit` images of the split (all by default) whose label is in `classes`
 /// (any label when `classes` is empty), prepared for the model.
@@ -212,7 +212,7 @@ pub fn train(options: &TrainOptions) -> Result<Manifest, Error> {
                 beta: options.beta as f32,
                 learning_rate: options.learning_rate,
             };
-            let (next, losses) = train_step(model, &mut optimizer, inputs, targets, settings);
+            let (next, losses) = train_step_in_parts(model, &mut optimizer, inputs, targets, settings, rayon::current_num_threads());
             model = next;
             let recon: f32 = losses.reconstruction.into_scalar();
             let kl: f32 = losses.kl.map_or(0.0, |kl| kl.into_scalar());

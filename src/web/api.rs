@@ -63,6 +63,12 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
     });
     Reflect::set(&api, &"backend".into(), &backend.into_js_value())?;
 
+    let for_threads = session.clone();
+    let engine_threads = Closure::<dyn Fn() -> JsValue>::new(move || {
+        for_threads.started().map_or(JsValue::UNDEFINED, |started| (started.cpu_threads as u32).into())
+    });
+    Reflect::set(&api, &"engineThreads".into(), &engine_threads.into_js_value())?;
+
     let for_decode = session.clone();
     let decode = Closure::<dyn Fn(JsValue) -> Promise>::new(move |zs: JsValue| {
         let session = for_decode.clone();

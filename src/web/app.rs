@@ -222,6 +222,7 @@ async fn show_model(
             label: started.backend.label(),
             fallback_reason: started.fallback_reason,
             timing: started.timing,
+            cpu_threads: started.cpu_threads,
         }));
     }
     let engine = session
@@ -295,10 +296,12 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
         let sentences: Vec<String> = [
             info.fallback_reason.map(|why| format!("WebGPU is not used: {why}. The CPU backend runs instead.")),
             info.timing.map(|timing| format!("WebGPU runs: timed here, {timing}.")),
-            (info.label == BackendKind::Cpu.label()).then(|| {
-                "The views' CPU engine decodes on one thread, beside the page; the lab trains on every core where \
-                 the page is cross-origin isolated (the lab says how many threads)."
-                    .to_string()
+            (info.label == BackendKind::Cpu.label()).then(|| match info.cpu_threads {
+                1 => "The views' CPU engine decodes on one thread, beside the page: it uses every core where the page is \
+                      cross-origin isolated and the browser has no WebGPU or the address asks for the CPU (?backend=cpu), \
+                      as the lab trains on every core where the page is isolated."
+                    .to_string(),
+                threads => format!("The views' CPU engine decodes on {threads} threads, beside the page, each request split between them."),
             }),
         ]
         .into_iter()

@@ -56,7 +56,7 @@ pub fn lab_worker(cpu: bool) -> LabWorker {
              does not serve this page yet: a reload usually does it)",
         );
     }
-    LabWorker { url, threaded: true, threads_asked: asked.map(|n| n.min(crate::lab::MAX_CPU_THREADS)), single_thread_reason: None }
+    LabWorker { url, threaded: true, threads_asked: asked.map(|n| n.min(crate::browser::threads::MAX_CPU_THREADS)), single_thread_reason: None }
 }
 
 /// The loader of the engine's worker, relative to the page.

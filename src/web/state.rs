@@ -108,6 +108,8 @@ pub struct BackendInfo {
     pub fallback_reason: Option<String>,
     /// Why WebGPU runs, when the page timed both backends.
     pub timing: Option<String>,
+    /// The threads the engine's CPU backend decodes on.
+    pub cpu_threads: usize,
 }
 
 /// The model on show, with what its views need.

@@ -7,7 +7,7 @@
 //! `gloo-worker`: the lab needs binary parts beside JSON and a worker that keeps
 //! training between messages, which gloo-worker's request/response model does not give.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
@@ -66,28 +66,6 @@ pub fn start() {
     .forget();
     wasm_bindgen_futures::spawn_local(run(commands));
     post(&FromWorker::Alive, None);
-}
-
-thread_local! {
-    /// The threads the CPU backend computes on.
-    static CPU_THREADS: Cell<usize> = const { Cell::new(1) };
-}
-
-/// Starts rayon's threads for the CPU backend before any tensor work (rayon would
-/// otherwise settle on one thread for good): as many as the worker's name asks
-/// (`threads=N`, from the page's `?threads=N`), else one per core the browser reports.
-#[cfg(feature = "threads")]
-async fn start_thread_pool() {
-    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let asked = scope.name().strip_prefix("threads=").and_then(|n| n.parse::<usize>().ok());
-    let threads = asked.unwrap_or_else(|| scope.navigator().hardware_concurrency() as usize).clamp(1, crate::lab::MAX_CPU_THREADS);
-    match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await {
-        Ok(_) => CPU_THREADS.with(|count| count.set(threads)),
-        Err(error) => {
-            let message = format!("the training worker could not start its {threads} threads ({error:?}); it trains on one");
-            web_sys::console::warn_1(&message.into());
-        }
-    }
 }
 
 /// The page's commands, in order, and a way for an idle worker to sleep until one comes.
@@ -184,7 +162,10 @@ struct Caches {
 
 async fn run(commands: Rc<Inbox>) {
     #[cfg(feature = "threads")]
-    start_thread_pool().await;
+    crate::browser::threads::start(|threads| {
+        post(&FromWorker::Loading { what: format!("the CPU engine's {threads} threads"), received: 0, total: None }, None)
+    })
+    .await;
     let mut caches = Caches::default();
     let mut current: Option<Run> = None;
     loop {
@@ -292,7 +273,7 @@ fn send_status(run: &mut Run) {
         train_images: run.train.len(),
         message: run.message.clone(),
         memory_bytes: crate::browser::wasm_memory_bytes(),
-        cpu_threads: CPU_THREADS.with(Cell::get),
+        cpu_threads: crate::browser::threads::count(),
     };
     post(&FromWorker::Status(status), None);
 }

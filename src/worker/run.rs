@@ -16,7 +16,7 @@ use crate::core::letters::{copies_per_drawing, LetterSet};
 use crate::core::weights;
 use crate::lab::progress::{diverged_message, EpochLosses, Rates, RunningLosses, StepOutcome};
 use crate::lab::{BatchOrder, Checkpoint, FromWorker, LabSettings, HELDOUT_MAP_IMAGES};
-use crate::train::step::{new_optimizer, train_step, StepSettings};
+use crate::train::step::{new_optimizer, train_step_in_parts, StepSettings};
 
 async fn image_set(caches: &mut Caches, url: &str, what: &str) -> Result<Rc<ImageSet>, String> {
     if let Some(found) = caches.sets.get(url) {
@@ -66,7 +66,7 @@ async fn training_device(
         Err(why) => (BackendKind::Cpu, format!("{why}; the lab trains on the CPU")),
         Ok(webgpu) => {
             post(&FromWorker::Loading { what: "the backend (timing a training step on WebGPU and on the CPU)".to_string(), received: 0, total: None }, None);
-            match (step_millis(&webgpu, settings, train).await, step_millis(&cpu, settings, train).await?) {
+            match (step_millis(&webgpu, BackendKind::WebGpu, settings, train).await, step_millis(&cpu, BackendKind::Cpu, settings, train).await?) {
                 (Err(why), _) => (BackendKind::Cpu, format!("WebGPU failed a training step ({why}); the lab trains on the CPU")),
                 (Ok(gpu_ms), cpu_ms) => {
                     let faster = if gpu_ms <= cpu_ms { BackendKind::WebGpu } else { BackendKind::Cpu };
@@ -85,7 +85,7 @@ async fn training_device(
 
 /// One training step of a fresh model of `settings`' network on the first training
 /// batch, after one warm-up step (which compiles WebGPU's shaders), in ms.
-async fn step_millis(base: &Device, settings: &LabSettings, train: &PreparedImages) -> Result<f64, String> {
+async fn step_millis(base: &Device, kind: BackendKind, settings: &LabSettings, train: &PreparedImages) -> Result<f64, String> {
     let device = base.clone().autodiff();
     let mut model = settings.config().init(&device);
     let mut optimizer = new_optimizer();
@@ -95,7 +95,7 @@ async fn step_millis(base: &Device, settings: &LabSettings, train: &PreparedImag
     for _ in 0..2 {
         let started = now();
         let (inputs, targets) = train.batch(&indices, &device);
-        let (stepped, losses) = train_step(model, &mut optimizer, inputs, targets, step);
+        let (stepped, losses) = train_step_in_parts(model, &mut optimizer, inputs, targets, step, step_parts(kind));
         read_scalar(losses.reconstruction).await?;
         model = stepped;
         millis = now() - started;
@@ -213,6 +213,15 @@ pub(super) async fn start_run(
     })
 }
 
+/// The parts a training step on `backend` is split into: one per CPU thread on the CPU
+/// backend (see [`train_step_in_parts`]), one on WebGPU.
+fn step_parts(backend: BackendKind) -> usize {
+    match backend {
+        BackendKind::Cpu => crate::browser::threads::count(),
+        BackendKind::WebGpu => 1,
+    }
+}
+
 /// One training step; `false` when the loss was not finite (the run is then paused with
 /// its last good weights and a message).
 pub(super) async fn train_once(run: &mut Run) -> bool {
@@ -226,7 +235,8 @@ pub(super) async fn train_once(run: &mut Run) -> bool {
         learning_rate: run.settings.learning_rate,
     };
     let before = run.model.clone();
-    let (model, losses) = train_step(run.model.clone(), &mut run.optimizer, inputs, targets, settings);
+    let parts = step_parts(run.backend);
+    let (model, losses) = train_step_in_parts(run.model.clone(), &mut run.optimizer, inputs, targets, settings, parts);
     run.model = model;
     let reconstruction = read_scalar(losses.reconstruction).await;
     let kl = match losses.kl {

@@ -1,14 +1,15 @@
-// End-to-end: the lab's multi-threaded CPU engine. Where the page is cross-origin isolated
+// End-to-end: the multi-threaded CPU engines. Where the page is cross-origin isolated
 // (this server sends COOP/COEP, as scripts/serve.sh does) the lab trains on the threaded
 // worker and says how many threads it has; a seeded run's steps there equal the
-// single-threaded worker's; without isolation the single-threaded worker trains and the
-// page says why.
+// single-threaded worker's; the views decode on the threaded engine (this browser's WebGPU
+// has no hardware adapter) and draw what one thread draws; without isolation the
+// single-threaded workers compute and the page says why.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
 import { labWorkerLoaders, recordWorkers } from './site.mjs';
-import { decode, meanAbsDiff } from './page.mjs';
+import { decode, meanAbsDiff, readCanvas, waitForModel } from './page.mjs';
 
 const site = useSite('/threads/');
 const plainSite = useSite('/threads-plain/', () => ({}), { isolated: false });
@@ -58,8 +59,7 @@ describe('the lab\'s multi-threaded CPU engine', () => {
     assert.equal(threaded.status.cpuThreads, expected, `${threaded.status.cpuThreads} threads on ${threaded.cores} cores`);
     assert.match(threaded.threadsLine, new RegExp(`trains on ${expected} threads`));
     assert.match(threaded.statusLine, new RegExp(`on the CPU \\(${expected} threads\\)`));
-    // The views' engine says it decodes on one thread.
-    assert.match(threaded.backendWhy, /The views' CPU engine decodes on one thread/);
+    assert.match(threaded.backendWhy, new RegExp(`The views' CPU engine decodes on ${expected} threads`));
 
     // threads=1 in the address: the single-threaded worker, the same seeded run.
     const single = await train(`${site.url}?backend=cpu&threads=1`);
@@ -82,5 +82,41 @@ describe('the lab\'s multi-threaded CPU engine', () => {
     assert.equal(plain.status.cpuThreads, 1);
     assert.equal(plain.status.step, 12);
     assert.match(plain.threadsLine, /trains on one thread: the page is not cross-origin isolated/);
+    assert.match(plain.backendWhy, /The views' CPU engine decodes on one thread/);
+  });
+
+  test('isolated: the views decode on the threaded engine and draw what one thread draws', async () => {
+    const GRID = Array.from({ length: 225 }, (_, i) => [(i % 15) / 5 - 1.4, Math.floor(i / 15) / 5 - 1.4]);
+    const look = async (query) => {
+      const session = await openBrowser();
+      try {
+        await session.page.addInitScript(recordWorkers);
+        await session.goto(`${site.url}?model=mnist-vae-2d${query}`);
+        await session.run('await window.latentlab.ready;');
+        await waitForModel(session, 'mnist-vae-2d');
+        return {
+          threads: await session.run('return window.latentlab.engineThreads();'),
+          cores: await session.run('return navigator.hardwareConcurrency;'),
+          workers: await session.run('return window.pageWorkers.map((w) => w.scriptURL.split("/").pop());'),
+          grid: await readCanvas(session, '#latent-grid'),
+          decoded: await decode(session, GRID),
+          backendWhy: await session.run('return document.querySelector("[data-testid=backend-why] .note")?.textContent ?? "";'),
+        };
+      } finally {
+        await session.close();
+      }
+    };
+    const threaded = await look('');
+    const expected = Math.min(threaded.cores, 16);
+    assert.ok(threaded.workers.some((w) => w.startsWith('engine-worker-threads-')), `workers: ${threaded.workers}`);
+    assert.equal(threaded.threads, expected);
+    assert.match(threaded.backendWhy, new RegExp(`decodes on ${expected} threads`));
+    const single = await look('&threads=1');
+    assert.ok(single.workers.every((w) => !w.includes('threads')), `workers: ${single.workers}`);
+    assert.equal(single.threads, 1);
+    // Each point is decoded as it would be alone: the same pixels, to the bit.
+    assert.ok(threaded.grid.painted > 1000, 'the grid is drawn');
+    assert.deepEqual(threaded.grid.grey, single.grid.grey, 'the grids differ');
+    assert.deepEqual(threaded.decoded, single.decoded, 'the decodes differ');
   });
 });

@@ -61,7 +61,7 @@ pub(super) fn LabStatusLines() -> impl IntoView {
             let st = st.as_ref().filter(|st| st.backend == BackendKind::Cpu)?;
             if st.cpu_threads > 1 {
                 return Some(format!(
-                    "The CPU engine trains on {} threads (one per core this browser reports, or the address's threads=N), sharing each batch's work.",
+                    "The CPU engine trains on {} threads (one per core this browser reports, or the address's threads=N): each batch is split between them and their gradients summed.",
                     st.cpu_threads
                 ));
             }
