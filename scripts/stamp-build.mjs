@@ -79,8 +79,12 @@ const shell = [
   'index.html',
   'first-paint.png',
   ...files.filter((name) => /^latentlab-[0-9a-f]+(_bg\.wasm|\.js)$/.test(name) || /^style-[0-9a-f]+\.css$/.test(name)),
-  // (The multi-threaded engine is kept once used, as the lab's worker is.)
+  // The multi-threaded engine's own files are kept once the page has used it (see
+  // index.html); its threads' helper, a small script, is kept here.
   ...files.filter((name) => name.startsWith('engine-worker-') && !name.startsWith('engine-worker-threads-')),
+  ...(existsSync(join(site, 'snippets'))
+    ? readdirSync(join(site, 'snippets'), { recursive: true }).filter((name) => name.endsWith('.js')).map((name) => `snippets/${name}`)
+    : []),
 ].sort();
 const swPath = join(site, 'sw.js');
 const sw = readFileSync(swPath, 'utf8');

@@ -18,8 +18,8 @@ pub mod lab;
 
 /// burn is in every native build, and in the browser only in the workers (see the features
 /// in Cargo.toml): the model engine's worker (`webgpu`: burn with WebGPU and the CPU
-/// backend), the lab's worker (`lab`: with burn's autodiff and optimizers) and the lab's
-/// multi-threaded CPU worker (`threads`). The page's own wasm (`page`, the UI) is built
+/// backend), the lab's worker (`lab`: with burn's autodiff and optimizers) and the
+/// multi-threaded CPU builds of both (`threads`). The page's own wasm (`page`, the UI) is built
 /// without burn, so no line of burn, cubecl or wgpu is in it; the workers are built
 /// without the UI.
 ///

@@ -6,21 +6,22 @@ import { checkPages, openBrowser } from './browser.mjs';
 import { useSite } from './server.mjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { recordWorkers, saveScreenshot, workerLoader } from './site.mjs';
+import { recordWorkers, saveScreenshot, workerLoaders } from './site.mjs';
 import { decode, waitFor } from './page.mjs';
 
 const site = useSite('/errors/');
 // The same site, with an engine worker that throws, uncaught, when the page posts
 // "test:throw" to it (the worker's own code never sees that message).
-const throwingSite = useSite('/engine-error/', (root) => ({
-  [workerLoader(root, 'engine-worker')]: Buffer.from(`
+const throwingSite = useSite('/engine-error/', (root) => Object.fromEntries(workerLoaders(root, 'engine-worker').map((loader) => [
+  loader,
+  Buffer.from(`
     self.addEventListener('message', (event) => {
       if (event.data !== 'test:throw') return;
       event.stopImmediatePropagation();
       setTimeout(() => { throw new Error('a deliberate engine error'); });
     });
-    ${readFileSync(join(root, workerLoader(root, 'engine-worker')), 'utf8')}`),
-}));
+    ${readFileSync(join(root, loader), 'utf8')}`),
+])));
 
 async function open() {
   const session = await openBrowser();

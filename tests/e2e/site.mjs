@@ -37,11 +37,14 @@ export function workerLoader(root, worker) {
   return name;
 }
 
-/** The loaders of the lab's workers in the built site: the usual one, and the multi-threaded one where the site has it. */
-export function labWorkerLoaders(root) {
+/** The loaders of a worker ("engine-worker" or "lab-worker") in the built site: the usual one, and the multi-threaded one where the site has it. */
+export function workerLoaders(root, worker) {
   const page = readFileSync(join(root, 'index.html'), 'utf8');
-  return ['lab-worker', 'lab-worker-threads'].filter((worker) => page.includes(`<meta name="latentlab-${worker}"`)).map((worker) => workerLoader(root, worker));
+  return [worker, `${worker}-threads`].filter((name) => page.includes(`<meta name="latentlab-${name}"`)).map((name) => workerLoader(root, name));
 }
+
+/** The loaders of the lab's workers (see workerLoaders). */
+export const labWorkerLoaders = (root) => workerLoaders(root, 'lab-worker');
 
 /**
  * A worker's loader (`NAME_loader.js` in the built site at `root`) that keeps every
