@@ -147,18 +147,17 @@ fn step_in_parts(
         gradients(&part.replica, &output, part.targets, settings, share)
     });
     let mut summed = GradientsAccumulator::<Vae>::new();
-    let mut losses: Option<StepLosses> = None;
-    for (grads, part) in results {
-        summed.accumulate(&model, grads);
-        losses = Some(match losses {
-            None => part,
-            Some(total) => StepLosses {
-                reconstruction: total.reconstruction + part.reconstruction,
-                kl: total.kl.zip(part.kl).map(|(a, b)| a + b),
-            },
-        });
-    }
-    let losses = losses.expect("a batch has at least one part");
+    let losses = results
+        .into_iter()
+        .map(|(grads, losses)| {
+            summed.accumulate(&model, grads);
+            losses
+        })
+        .reduce(|total, part| StepLosses {
+            reconstruction: total.reconstruction + part.reconstruction,
+            kl: total.kl.zip(part.kl).map(|(a, b)| a + b),
+        })
+        .expect("a batch has at least one part");
     (optimizer.step(settings.learning_rate, model, summed.grads()), losses)
 }
 
@@ -228,7 +227,10 @@ mod tests {
                 let loss = losses.reconstruction.into_scalar::<f32>();
                 assert!((loss - whole_loss).abs() < 1e-4 * whole_loss.abs(), "{kind:?} in {parts} parts: loss {loss} vs {whole_loss}");
                 let largest = whole.iter().zip(values(&stepped)).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-                assert!(largest < 1e-6, "{kind:?} in {parts} parts: a weight differs by {largest}");
+                // Adam's first update is about ±lr per weight whatever the gradient's size, so
+                // float rounding in a near-zero gradient can move a weight by a sliver of lr;
+                // a wrong weighting of the parts moves many by ~lr.
+                assert!(largest < 1e-2 * settings.learning_rate as f32, "{kind:?} in {parts} parts: a weight differs by {largest}");
             }
         }
     }
