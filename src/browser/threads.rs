@@ -6,6 +6,8 @@
 
 use std::cell::Cell;
 
+use crate::core::backend_kind::BackendKind;
+
 /// The most threads the multi-threaded CPU engine starts: each is a Web Worker of its own,
 /// and a VAE's batch of 100 has little work to share out past that (on a 64-core machine).
 pub const MAX_CPU_THREADS: usize = 16;
@@ -19,6 +21,15 @@ thread_local! {
 /// in a single-threaded worker).
 pub fn count() -> usize {
     COUNT.with(Cell::get)
+}
+
+/// The parts a batch on `backend` is split into: one per CPU thread (see
+/// `train::step::train_step_in_parts` and the engine's decodes), one on a GPU.
+pub fn parts_on(backend: BackendKind) -> usize {
+    match backend {
+        BackendKind::Cpu => count(),
+        BackendKind::WebGpu => 1,
+    }
 }
 
 /// How long the threads may take to start before the worker computes on one.

@@ -22,6 +22,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::browser::backend::{self, BackendKind, ChosenDevice};
 use crate::browser::message::{self, Part};
 use crate::browser::readback::{read_floats, ReadFailure};
+use crate::browser::threads;
 use crate::core::data::{pad_to_model_side, IMAGE_PIXELS, MODEL_PIXELS};
 use crate::core::model::{Vae, MODEL_SIDE};
 use crate::core::parts::{on_threads, part_ranges};
@@ -58,7 +59,7 @@ pub fn start() {
     // `Alive`) for the CPU engine's threads.
     spawn_local(async {
         #[cfg(feature = "threads")]
-        crate::browser::threads::start(|_| {}).await;
+        threads::start(|_| {}).await;
         post(&FromEngine::Alive, None);
     });
 }
@@ -145,7 +146,7 @@ impl Engine {
             timing: chosen.timing.clone(),
             lab_request: chosen.lab_request,
             request_refused,
-            cpu_threads: crate::browser::threads::count(),
+            cpu_threads: threads::count(),
         };
         *self.chosen.borrow_mut() = Some(chosen);
         *self.started.borrow_mut() = Some(started.clone());
@@ -193,7 +194,7 @@ impl Engine {
             )));
         }
         let per_batch = batch_size(chosen.kind, DECODES_PER_CPU_BATCH) * latent;
-        let parts = cpu_parts(chosen.kind);
+        let parts = threads::parts_on(chosen.kind);
         let mut pixels = Vec::with_capacity(latents.len() / latent * IMAGE_PIXELS);
         for (index, batch) in latents.chunks(per_batch).enumerate() {
             if index > 0 {
@@ -217,7 +218,7 @@ impl Engine {
             )));
         }
         let (mut means, mut log_vars) = (Vec::new(), Vec::new());
-        let parts = cpu_parts(chosen.kind);
+        let parts = threads::parts_on(chosen.kind);
         for (index, batch) in images.chunks(batch_size(chosen.kind, ENCODES_PER_CPU_BATCH) * IMAGE_PIXELS).enumerate() {
             if index > 0 {
                 let_other_requests_in().await;
@@ -333,21 +334,11 @@ fn answer(id: u64, result: Result<Vec<f32>, String>) {
     }
 }
 
-/// Points or images per batch on `kind`.
-/// Items per batch: `per_cpu_batch` per CPU thread, or a GPU's batch.
+/// Points or images per batch on `kind`: `per_cpu_batch` per CPU thread, or a GPU's batch.
 fn batch_size(kind: BackendKind, per_cpu_batch: usize) -> usize {
     match kind {
-        BackendKind::Cpu => per_cpu_batch * crate::browser::threads::count(),
+        BackendKind::Cpu => per_cpu_batch * threads::count(),
         BackendKind::WebGpu => GPU_BATCH,
-    }
-}
-
-/// The parts a batch is split into: one per CPU thread (in the multi-threaded engine),
-/// one on a GPU.
-fn cpu_parts(kind: BackendKind) -> usize {
-    match kind {
-        BackendKind::Cpu => crate::browser::threads::count(),
-        BackendKind::WebGpu => 1,
     }
 }
 

@@ -7,7 +7,7 @@ use burn::prelude::*;
 
 use super::{post, Caches, Run};
 use crate::browser::readback::read_scalar;
-use crate::browser::{backend, clock::now_millis as now, fetch};
+use crate::browser::{backend, clock::now_millis as now, fetch, threads};
 use crate::core::backend_kind::{BackendKind, BackendRequest};
 use crate::core::catalogue::{model_file_url, DatasetId};
 use crate::core::data::{unit_to_byte, PreparedImages};
@@ -95,7 +95,7 @@ async fn step_millis(base: &Device, kind: BackendKind, settings: &LabSettings, t
     for _ in 0..2 {
         let started = now();
         let (inputs, targets) = train.batch(&indices, &device);
-        let (stepped, losses) = train_step_in_parts(model, &mut optimizer, inputs, targets, step, step_parts(kind));
+        let (stepped, losses) = train_step_in_parts(model, &mut optimizer, inputs, targets, step, threads::parts_on(kind));
         read_scalar(losses.reconstruction).await?;
         model = stepped;
         millis = now() - started;
@@ -213,15 +213,6 @@ pub(super) async fn start_run(
     })
 }
 
-/// The parts a training step on `backend` is split into: one per CPU thread on the CPU
-/// backend (see [`train_step_in_parts`]), one on WebGPU.
-fn step_parts(backend: BackendKind) -> usize {
-    match backend {
-        BackendKind::Cpu => crate::browser::threads::count(),
-        BackendKind::WebGpu => 1,
-    }
-}
-
 /// One training step; `false` when the loss was not finite (the run is then paused with
 /// its last good weights and a message).
 pub(super) async fn train_once(run: &mut Run) -> bool {
@@ -235,7 +226,7 @@ pub(super) async fn train_once(run: &mut Run) -> bool {
         learning_rate: run.settings.learning_rate,
     };
     let before = run.model.clone();
-    let parts = step_parts(run.backend);
+    let parts = threads::parts_on(run.backend);
     let (model, losses) = train_step_in_parts(run.model.clone(), &mut run.optimizer, inputs, targets, settings, parts);
     run.model = model;
     let reconstruction = read_scalar(losses.reconstruction).await;

@@ -6,6 +6,7 @@
 //! When the worker crashes or stops answering, the lab says so and offers to restart it
 //! from the last checkpoint.
 
+use gloo_storage::{LocalStorage, Storage};
 use gloo_timers::callback::Interval;
 use js_sys::{Array, Function, Promise, Reflect};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,11 @@ use crate::lab::{Checkpoint, LabSettings, LabState};
 use crate::web::kept;
 
 const TAB_LOCK_PREFIX: &str = "latentlab-tab-";
+/// Local storage, `PREFIX + tab` → when that tab's lab was closed (ms since the epoch).
+/// Noted at once, since the page can be reloaded before IndexedDB has deleted the run (or
+/// after a checkpoint begun before the close has landed): a run of that tab kept before
+/// then is forgotten, not resumed.
+const CLOSED_PREFIX: &str = "latentlab-lab-closed-";
 /// A worker that says nothing for this long while the page waits on it has stopped.
 const SILENCE_MILLIS: f64 = 45_000.0;
 
@@ -53,6 +59,22 @@ async fn held_locks() -> Vec<String> {
     })
 }
 
+/// Whether `run` was kept before its tab's lab was closed; such a run is forgotten here.
+fn closed_before(run: &kept::KeptRun) -> bool {
+    let key = format!("{CLOSED_PREFIX}{}", run.tab);
+    let closed_at = LocalStorage::raw().get_item(&key).ok().flatten().and_then(|at| at.parse::<f64>().ok());
+    if !closed_at.is_some_and(|at| run.saved_at <= at) {
+        return false;
+    }
+    let tab = run.tab.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if kept::forget_run(&tab).await.is_ok() {
+            let _ = LocalStorage::raw().remove_item(&format!("{CLOSED_PREFIX}{tab}"));
+        }
+    });
+    true
+}
+
 impl Lab {
     /// Holds this tab's lock while the tab lives, resumes a run a gone tab left, and
     /// watches the worker for silence.
@@ -75,6 +97,7 @@ impl Lab {
         let left = runs
             .into_iter()
             .filter(|run| run.tab != self.inner.tab_id && !held.contains(&format!("{TAB_LOCK_PREFIX}{}", run.tab)))
+            .filter(|run| !closed_before(run))
             .max_by(|a, b| a.saved_at.total_cmp(&b.saved_at));
         let Some(left) = left else { return };
         let Ok(mut saved) = serde_json::from_str::<SavedRun>(&left.json) else { return };
@@ -121,6 +144,7 @@ impl Lab {
         self.inner.saved.borrow_mut().take();
         self.signals.checkpoint.set(None);
         let tab = self.inner.tab_id.clone();
+        let _ = LocalStorage::raw().set_item(&format!("{CLOSED_PREFIX}{tab}"), &js_sys::Date::now().to_string());
         wasm_bindgen_futures::spawn_local(async move {
             let _ = kept::forget_run(&tab).await;
         });
