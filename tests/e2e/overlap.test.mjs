@@ -68,9 +68,11 @@ async function fire(session, calls) {
 /** The page decodes the model it shows: for a 2-D model its grid's corners are decode()
  *  of the grid's corner points; for any model decode() answers with an image. */
 async function checkShownModelDecodes(session) {
-  const latent = await session.run('return JSON.parse(document.getElementById("slider-decode")?.dataset.z ?? "[]").flat().length;');
+  await waitFor(session, 'document.querySelector("[data-testid=status]").textContent.startsWith("Ready")', 'the page to be ready');
+  // One slider per latent dimension of the model on show (the slider image's own point is
+  // written only when its next frame is drawn, so it may still be the previous model's).
+  const latent = await session.run('return document.querySelectorAll("[data-testid=latent-slider]").length;');
   if (latent === 2) {
-    await waitFor(session, 'document.querySelector("[data-testid=status]").textContent.startsWith("Ready")', 'the page to be ready');
     const cells = tiles(await readCanvas(session, '#latent-grid'));
     const [topLeft, bottomRight] = await decode(session, [[-EDGE, EDGE], [EDGE, -EDGE]]);
     assert.ok(meanAbsDiff(cells[0], topLeft) < TOLERANCE, 'the grid\'s top-left tile is not decode() of its corner');
