@@ -78,6 +78,7 @@ const files = readdirSync(site);
 const shell = [
   'index.html',
   'first-paint.png',
+  'favicon.svg',
   ...files.filter((name) => /^latentlab-[0-9a-f]+(_bg\.wasm|\.js)$/.test(name) || /^style-[0-9a-f]+\.css$/.test(name)),
   // The multi-threaded engine's own files are kept once the page has used it (see
   // index.html); its threads' helper, a small script, is kept here.

@@ -14,6 +14,12 @@ use crate::core::plane::format_point;
 /// changes for a while once they come faster than 200 in 10 s, as a dragged slider's would:
 /// rewrites closer than this wait, and the last of them is written.
 const LEAST_GAP_MS: f64 = 60.0;
+/// A moving point (a dragged slider, the pointer on a map) is written once it has rested
+/// this long, or at least every [`MOVING_POINT_MOST_WAIT_MS`]: each rewrite costs the
+/// page's thread a few milliseconds (the history entry, and Chromium loads the page's icon
+/// again), which during a drag would make frames late.
+const MOVING_POINT_REST_MS: f64 = 250.0;
+const MOVING_POINT_MOST_WAIT_MS: f64 = 1000.0;
 
 /// The address's parts, as last recorded.
 struct Parts {
@@ -36,6 +42,11 @@ thread_local! {
     });
     static LAST_WRITTEN_AT: Cell<f64> = const { Cell::new(f64::NEG_INFINITY) };
     static WRITE_WAITING: Cell<bool> = const { Cell::new(false) };
+    /// The write waiting for a moving point to rest, whether it has yet to run, and when
+    /// the point began to move.
+    static REST_TIMER: RefCell<Option<Timeout>> = const { RefCell::new(None) };
+    static REST_PENDING: Cell<bool> = const { Cell::new(false) };
+    static MOVING_SINCE: Cell<f64> = const { Cell::new(0.0) };
 }
 
 /// The lab's parameters as the address has them at start.
@@ -73,8 +84,35 @@ pub fn record(model: &str, z: &[f32], kept: bool) {
             part.push_str(&format!("&z={}", format_point(z)));
         }
     }
-    PARTS.with(|parts| parts.borrow_mut().view = part);
-    write_address_soon();
+    let only_the_point_moved = PARTS.with(|parts| {
+        let mut parts = parts.borrow_mut();
+        let model_part = |view: &str| view.split("&z=").next().unwrap_or_default().to_string();
+        let moved = !parts.view.is_empty() && parts.view != part && model_part(&parts.view) == model_part(&part);
+        parts.view = part;
+        moved
+    });
+    if only_the_point_moved {
+        write_address_once_rested();
+    } else {
+        write_address_soon();
+    }
+}
+
+/// Writes the recorded parts once the point has rested [`MOVING_POINT_REST_MS`], and at
+/// least every [`MOVING_POINT_MOST_WAIT_MS`] while it keeps moving.
+fn write_address_once_rested() {
+    let now = now_millis();
+    if !REST_PENDING.with(|pending| pending.replace(true)) {
+        MOVING_SINCE.with(|since| since.set(now));
+    }
+    let most_wait = MOVING_SINCE.with(Cell::get) + MOVING_POINT_MOST_WAIT_MS - now;
+    let wait = MOVING_POINT_REST_MS.min(most_wait).max(0.0);
+    let timer = Timeout::new(wait.ceil() as u32, || {
+        REST_PENDING.with(|pending| pending.set(false));
+        write_address_soon();
+    });
+    // The timer it replaces is dropped, and so cancelled (or it has run).
+    REST_TIMER.with(|slot| *slot.borrow_mut() = Some(timer));
 }
 
 /// Records the lab's run settings (`lab-…` parameters), or removes them.

@@ -99,8 +99,6 @@ pub struct Marker {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MarkerStyle {
-    /// The sliders' point: a white ring.
-    Current,
     /// A pinned point: a yellow ring with a cross.
     Pinned,
     /// A sample from the prior: a small white cross.
@@ -181,8 +179,12 @@ impl ScatterLayer {
         }
         let Some(painted) = &self.painted else { return Ok(()) };
         ctx.clear_rect(0.0, 0.0, width, height);
-        ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&painted.layer, 0.0, 0.0, width, height)
-            .map_err(|e| format!("could not paint the plot: {e:?}"))?;
+        // A see-through layer without points is empty: only the markers are drawn.
+        let empty = painted.transparent && painted.map.as_ref().is_none_or(|map| map.labels.is_empty());
+        if !empty {
+            ctx.draw_image_with_html_canvas_element_and_dw_and_dh(&painted.layer, 0.0, 0.0, width, height)
+                .map_err(|e| format!("could not paint the plot: {e:?}"))?;
+        }
         draw_markers(&ctx, space, markers, width, height);
         Ok(())
     }
@@ -260,11 +262,6 @@ fn draw_marker(ctx: &CanvasRenderingContext2d, space: Space, marker: &Marker, wi
     let size = width / 70.0;
     ctx.begin_path();
     match marker.style {
-        MarkerStyle::Current => {
-            ctx.set_stroke_style_str("#ffffff");
-            ctx.set_line_width(size / 3.0);
-            let _ = ctx.arc(x, y, size, 0.0, std::f64::consts::TAU);
-        }
         MarkerStyle::Pinned => {
             ctx.set_stroke_style_str("#ffd54f");
             ctx.set_line_width(size / 3.0);

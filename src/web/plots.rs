@@ -2,7 +2,7 @@
 //! class (and its legend, which the explorer's map uses too), a strip of images, and a
 //! loss chart. Each paints its canvas whenever its data
 //! changes (and when the screen's pixel density does), and says what it shows in its
-//! text alternative.
+//! text alternative. And the sliders' point over a plot.
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -102,5 +102,23 @@ pub fn LossChart(id: &'static str, #[prop(into)] chart: Signal<Option<Chart>>, #
     });
     view! {
         <canvas role="img" node_ref=canvas id=id class="loss-chart" width="420" height="200" aria-label=label></canvas>
+    }
+}
+
+/// The sliders' point over a plot, at `at` (x and y in [0, 1] of the plot, from its top
+/// left; on its edge when outside). An element, not paint on the plot's canvas: a slider's
+/// move then moves it without repainting the plot, whose thousands of points the browser
+/// would otherwise paint and hand to the screen again at every move.
+#[component]
+pub fn PointMarker(#[prop(into)] at: Signal<Option<[f64; 2]>>) -> impl IntoView {
+    let percent = |value: f64| format!("{:.2}%", 100.0 * value.clamp(0.0, 1.0));
+    view! {
+        <span
+            class="point-marker"
+            aria-hidden="true"
+            class:hidden=move || at.get().is_none()
+            style:left=move || at.get().map(|[x, _]| percent(x)).unwrap_or_default()
+            style:top=move || at.get().map(|[_, y]| percent(y)).unwrap_or_default()
+        ></span>
     }
 }

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use crate::core::math::{default_latent_grid, linspace, normal_cdf, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
 use crate::core::plane::{describe_point, format_signed, step_cell, Space, Step};
 use crate::web::canvas::{outline_cell, paint_images, save_png, Marker, MarkerStyle, ScatterLayer};
+use crate::web::plots::PointMarker;
 use crate::web::state::{Page, Views};
 
 thread_local! {
@@ -71,22 +72,22 @@ pub fn GridView() -> impl IntoView {
     Effect::new(move |_| {
         let Some(canvas) = overlay_canvas.get() else { return };
         let show = overlay.get();
-        let point = views.point.get();
         let pinned = views.pinned.get();
         views.shown.with(|shown| {
             let Some(map) = shown.as_ref().and_then(|s| s.map.as_ref().ok()) else { return };
-            let mut markers = Vec::new();
-            if let [z1, z2] = point[..] {
-                markers.push(Marker { z: [z1, z2], style: MarkerStyle::Current });
-            }
-            if let Some(z) = pinned {
-                markers.push(Marker { z, style: MarkerStyle::Pinned });
-            }
+            let markers: Vec<Marker> = pinned.map(|z| Marker { z, style: MarkerStyle::Pinned }).into_iter().collect();
             error.set(scatter.borrow_mut().paint(&canvas, Space::grid_p(), show.then_some(map), &markers, true).err());
         });
         if let (Some(cell), true) = (chosen.get(), focused.get()) {
             let _ = outline_cell(&canvas, cell, GRID_SIZE);
         }
+    });
+
+    let point_on_grid = Signal::derive(move || {
+        views.point.with(|z| match z[..] {
+            [z1, z2] => Some(Space::grid_p().to_unit([f64::from(z1), f64::from(z2)])),
+            _ => None,
+        })
     });
 
     let cell_point = |(row, column): (usize, usize)| default_latent_grid()[row * GRID_SIZE + column];
@@ -168,7 +169,8 @@ pub fn GridView() -> impl IntoView {
                         }
                         on:blur=move |_| focused.set(false)
                     ></canvas>
-                    <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="840" height="840" aria-hidden="true"></canvas>
+                    <canvas node_ref=overlay_canvas id="grid-overlay" class="overlay" width="420" height="420" aria-hidden="true"></canvas>
+                    <PointMarker at=point_on_grid />
                 </div>
                 <div class="x-ticks" aria-hidden="true">
                     {LABELLED_CELLS.iter().map(|&cell| tick(cell, false)).collect_view()}

@@ -13,7 +13,7 @@ use web_sys::PointerEvent;
 use crate::core::plane::{describe_point, ellipse_outline, nearest_point, step_point, Space, Step};
 use crate::web::canvas::{draw_path, paint_images, tag_points, Marker, MarkerStyle, ScatterLayer};
 use crate::web::live::NewestOnly;
-use crate::web::plots::class_legend;
+use crate::web::plots::{class_legend, PointMarker};
 use crate::web::session::use_session;
 use crate::web::state::{Encoding, Shown, Views};
 
@@ -45,7 +45,6 @@ pub fn MapView() -> impl IntoView {
     Effect::new(move |_| {
         let Some(canvas) = map_canvas.get() else { return };
         let which = which.get();
-        let point = views.point.get();
         let samples = views.samples.get();
         let pinned = views.pinned.get();
         let drawn = views.drawn.get();
@@ -59,9 +58,6 @@ pub fn MapView() -> impl IntoView {
                     _ => None,
                 })
                 .collect();
-            if let [z1, z2] = point[..] {
-                markers.push(Marker { z: [z1, z2], style: MarkerStyle::Current });
-            }
             if let Some(z) = pinned {
                 markers.push(Marker { z, style: MarkerStyle::Pinned });
             }
@@ -84,6 +80,17 @@ pub fn MapView() -> impl IntoView {
                 let _ = draw_path(&canvas, space, &[mean, mean], "#ffd54f", true);
             }
         });
+    });
+
+    let point_on_map = Signal::derive(move || {
+        let which = which.get();
+        views.point.with(|z| match z[..] {
+            [z1, z2] => views.shown.with(|s| {
+                let shown = s.as_ref().filter(|s| s.is_planar())?;
+                Some(space_of(shown, which).to_unit([f64::from(z1), f64::from(z2)]))
+            }),
+            _ => None,
+        })
     });
 
     let preview_decodes = NewestOnly::new();
@@ -238,6 +245,7 @@ pub fn MapView() -> impl IntoView {
                         views.point.set(z.to_vec());
                     }
                 ></canvas>
+                <PointMarker at=point_on_map />
                 <canvas
                     node_ref=preview_canvas
                     class="hover-preview"
