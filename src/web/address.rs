@@ -34,8 +34,10 @@ struct Parts {
 }
 
 thread_local! {
+    // As the address has them when the page opens: until the page shows a model, the
+    // address keeps the one it asks for.
     static PARTS: RefCell<Parts> = RefCell::new(Parts {
-        view: String::new(),
+        view: part_of_address(&["model", "z"]).unwrap_or_default(),
         lab: lab_part_of_address(),
         lesson: part_of_address(&["lesson", "lesson-length"]),
         compare: part_of_address(&["compare"]),
@@ -84,14 +86,9 @@ pub fn record(model: &str, z: &[f32], kept: bool) {
             part.push_str(&format!("&z={}", format_point(z)));
         }
     }
-    let only_the_point_moved = PARTS.with(|parts| {
-        let mut parts = parts.borrow_mut();
-        let model_part = |view: &str| view.split("&z=").next().unwrap_or_default().to_string();
-        let moved = !parts.view.is_empty() && parts.view != part && model_part(&parts.view) == model_part(&part);
-        parts.view = part;
-        moved
-    });
-    if only_the_point_moved {
+    let model_part = |view: &str| view.split("&z=").next().unwrap_or_default().to_string();
+    let Some(previous) = replace_part(|parts| &mut parts.view, part.clone()) else { return };
+    if !previous.is_empty() && model_part(&previous) == model_part(&part) {
         write_address_once_rested();
     } else {
         write_address_soon();
@@ -117,16 +114,18 @@ fn write_address_once_rested() {
 
 /// Records the lab's run settings (`lab-…` parameters), or removes them.
 pub fn record_lab(query: Option<&str>) {
-    PARTS.with(|parts| parts.borrow_mut().lab = query.map(str::to_string));
-    write_address_soon();
+    if replace_part(|parts| &mut parts.lab, query.map(str::to_string)).is_some() {
+        write_address_soon();
+    }
 }
 
 /// Records the lesson set up (`lesson=ID`, with `lesson-length=longer` for longer runs), or
 /// removes it.
 pub fn record_lesson(id: Option<&str>, longer: bool) {
     let part = id.map(|id| if longer { format!("lesson={id}&lesson-length=longer") } else { format!("lesson={id}") });
-    PARTS.with(|parts| parts.borrow_mut().lesson = part);
-    write_address_soon();
+    if replace_part(|parts| &mut parts.lesson, part).is_some() {
+        write_address_soon();
+    }
 }
 
 /// Records the kept models compared side by side (`compare=NAME,NAME`), or removes them.
@@ -135,8 +134,19 @@ pub fn record_compared(names: &[String]) {
         let names: Vec<String> = names.iter().map(|n| String::from(js_sys::encode_uri_component(n))).collect();
         format!("compare={}", names.join(","))
     });
-    PARTS.with(|parts| parts.borrow_mut().compare = part);
-    write_address_soon();
+    if replace_part(|parts| &mut parts.compare, part).is_some() {
+        write_address_soon();
+    }
+}
+
+/// Sets one recorded part to `value`: the value it had, or `None` when it had that value
+/// already (and the address needs no rewrite).
+fn replace_part<T: PartialEq>(part: impl FnOnce(&mut Parts) -> &mut T, value: T) -> Option<T> {
+    PARTS.with(|parts| {
+        let mut parts = parts.borrow_mut();
+        let slot = part(&mut parts);
+        (*slot != value).then(|| std::mem::replace(slot, value))
+    })
 }
 
 /// The kept models the address compares, by name.
