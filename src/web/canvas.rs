@@ -46,7 +46,7 @@ fn crisp_context(canvas: &HtmlCanvasElement) -> Result<(CanvasRenderingContext2d
         }
     };
     let device_pixel_ratio = crate::web::display::device_pixel_ratio();
-    let shown_width = f64::from(canvas.client_width());
+    let shown_width = crate::web::display::shown_width(canvas);
     let scale = if shown_width > 0.0 { shown_width * device_pixel_ratio / f64::from(width) } else { device_pixel_ratio };
     let (backing_width, backing_height) = backing_size((width, height), scale);
     if canvas.width() != backing_width || canvas.height() != backing_height {

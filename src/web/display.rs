@@ -6,12 +6,18 @@
 use std::cell::OnceCell;
 
 use gloo_events::EventListener;
-use wasm_bindgen::JsCast;
+use js_sys::{Array, Function, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use leptos::prelude::*;
 
 thread_local! {
     static RESIZES: OnceCell<RwSignal<u64>> = const { OnceCell::new() };
+    static WIDTH_WATCH: OnceCell<Option<JsValue>> = const { OnceCell::new() };
 }
+
+/// Where an element's shown width is kept between paints.
+const SHOWN_WIDTH: &str = "data-shown-width";
 
 fn resizes() -> RwSignal<u64> {
     RESIZES.with(|cell| {
@@ -30,6 +36,58 @@ fn resizes() -> RwSignal<u64> {
 pub fn device_pixel_ratio() -> f64 {
     resizes().track();
     web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1e-3)
+}
+
+/// The width `element` is shown at, in CSS pixels (its `clientWidth`). Read from the
+/// page once, then kept up to date by a `ResizeObserver`: reading it while the page has
+/// changed forces the browser to lay the page out there and then, and a plot's paint in the
+/// middle of showing a model would do that once per plot. A width that changes repaints
+/// the plots, as a resize does. Where there is no `ResizeObserver`, it is read each time.
+pub fn shown_width(element: &web_sys::Element) -> f64 {
+    if let Some(width) = element.get_attribute(SHOWN_WIDTH).and_then(|w| w.parse::<f64>().ok()) {
+        return width;
+    }
+    let width = f64::from(element.client_width());
+    if let Some(observer) = width_watch() {
+        let _ = element.set_attribute(SHOWN_WIDTH, &width.to_string());
+        if let Ok(observe) = Reflect::get(&observer, &"observe".into()).and_then(|f| f.dyn_into::<Function>()) {
+            let _ = observe.call1(&observer, element);
+        }
+    }
+    width
+}
+
+/// The `ResizeObserver` behind [`shown_width`] (through `Reflect`, for the reason given in
+/// [`prefers_reduced_motion`]).
+fn width_watch() -> Option<JsValue> {
+    WIDTH_WATCH.with(|cell| {
+        cell.get_or_init(|| {
+            let window = web_sys::window()?;
+            let constructor = Reflect::get(&window, &"ResizeObserver".into()).ok()?.dyn_into::<Function>().ok()?;
+            let on_resize = Closure::<dyn FnMut(Array)>::new(|entries: Array| {
+                let mut changed = false;
+                for entry in entries.iter() {
+                    let Some(element) = Reflect::get(&entry, &"target".into()).ok().and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    else {
+                        continue;
+                    };
+                    // Laid out already (the observer runs after layout): no forced layout.
+                    let width = f64::from(element.client_width()).to_string();
+                    if element.get_attribute(SHOWN_WIDTH).as_deref() != Some(width.as_str()) {
+                        let _ = element.set_attribute(SHOWN_WIDTH, &width);
+                        changed = true;
+                    }
+                }
+                if changed {
+                    resizes().update(|n| *n += 1);
+                }
+            });
+            let observer = Reflect::construct(&constructor, &Array::of1(on_resize.as_ref())).ok()?;
+            on_resize.forget();
+            Some(observer)
+        })
+        .clone()
+    })
 }
 
 /// Whether the visitor asks for less motion (`prefers-reduced-motion: reduce`).
