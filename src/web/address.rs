@@ -16,8 +16,7 @@ use crate::core::plane::format_point;
 const LEAST_GAP_MS: f64 = 60.0;
 /// A moving point (a dragged slider, the pointer on a map) is written once it has rested
 /// this long, or at least every [`MOVING_POINT_MOST_WAIT_MS`]: each rewrite costs the
-/// page's thread a few milliseconds (the history entry, and Chromium loads the page's icon
-/// again), which during a drag would make frames late.
+/// page's thread a few milliseconds, which during a drag would make frames late.
 const MOVING_POINT_REST_MS: f64 = 250.0;
 const MOVING_POINT_MOST_WAIT_MS: f64 = 1000.0;
 
