@@ -59,20 +59,18 @@ async fn held_locks() -> Vec<String> {
     })
 }
 
-/// Whether `run` was kept before its tab's lab was closed; such a run is forgotten here.
+/// Whether `run` was kept before its tab's lab was closed.
 fn closed_before(run: &kept::KeptRun) -> bool {
     let key = format!("{CLOSED_PREFIX}{}", run.tab);
     let closed_at = LocalStorage::raw().get_item(&key).ok().flatten().and_then(|at| at.parse::<f64>().ok());
-    if !closed_at.is_some_and(|at| run.saved_at <= at) {
-        return false;
+    closed_at.is_some_and(|at| run.saved_at <= at)
+}
+
+/// Forgets the run of a tab whose lab was closed, then the note of its close.
+async fn forget_closed_run(tab: String) {
+    if kept::forget_run(&tab).await.is_ok() {
+        let _ = LocalStorage::raw().remove_item(&format!("{CLOSED_PREFIX}{tab}"));
     }
-    let tab = run.tab.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        if kept::forget_run(&tab).await.is_ok() {
-            let _ = LocalStorage::raw().remove_item(&format!("{CLOSED_PREFIX}{tab}"));
-        }
-    });
-    true
 }
 
 impl Lab {
@@ -94,11 +92,14 @@ impl Lab {
     async fn resume_left_run(&self) {
         let Ok(runs) = kept::runs().await else { return };
         let held = held_locks().await;
-        let left = runs
+        let (closed, open): (Vec<_>, Vec<_>) = runs
             .into_iter()
             .filter(|run| run.tab != self.inner.tab_id && !held.contains(&format!("{TAB_LOCK_PREFIX}{}", run.tab)))
-            .filter(|run| !closed_before(run))
-            .max_by(|a, b| a.saved_at.total_cmp(&b.saved_at));
+            .partition(closed_before);
+        for run in closed {
+            wasm_bindgen_futures::spawn_local(forget_closed_run(run.tab));
+        }
+        let left = open.into_iter().max_by(|a, b| a.saved_at.total_cmp(&b.saved_at));
         let Some(left) = left else { return };
         let Ok(mut saved) = serde_json::from_str::<SavedRun>(&left.json) else { return };
         // A run already set up here (by the address or a quick visitor) is not replaced.
