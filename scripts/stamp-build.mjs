@@ -32,10 +32,12 @@ for (const worker of ['engine-worker', 'lab-worker']) {
   renameSync(script, join(site, `${stamped}.js`));
   renameSync(wasm, join(site, `${stamped}_bg.wasm`));
   const loader = join(site, `${worker}_loader.js`);
+  // wasm-bindgen warns on the console at each start when its init takes the wasm's path
+  // as trunk's shim passes it (alone): it is passed as wasm-bindgen asks, in an object.
   const shim = readFileSync(loader, 'utf8')
     .replace(`./${worker}.js`, `./${stamped}.js`)
-    .replace(`./${worker}_bg.wasm`, `./${stamped}_bg.wasm`);
-  if (!shim.includes(stamped)) throw new Error(`${loader}: not the loader trunk writes`);
+    .replace(`wasm_bindgen("./${worker}_bg.wasm")`, `wasm_bindgen({ module_or_path: "./${stamped}_bg.wasm" })`);
+  if (!shim.includes(`./${stamped}.js`) || !shim.includes(`"./${stamped}_bg.wasm"`)) throw new Error(`${loader}: not the loader trunk writes`);
   unlinkSync(loader);
   loaders[worker] = `${stamped}_loader.js`;
   writeFileSync(join(site, loaders[worker]), shim);

@@ -32,38 +32,30 @@ pub fn parts_on(backend: BackendKind) -> usize {
     }
 }
 
-/// How long the threads may take to start before the worker computes on one.
-#[cfg(feature = "threads")]
-const START_MILLIS: i32 = 10_000;
-
 /// Starts rayon's threads before any work is split over them (rayon would otherwise
 /// settle on one thread for good): as many as the worker's name asks (`threads=N`, from
 /// the page's `?threads=N`), else one per core the browser reports, at most
-/// [`MAX_CPU_THREADS`]; `starting` is told how many first. Threads that have not started
-/// within [`START_MILLIS`] are given up on (a browser can fail to start nested workers):
-/// the worker then computes on one, and says why on the console. Returns the count.
+/// [`MAX_CPU_THREADS`]; `starting` is told how many first, and the page watches from then
+/// on: threads that have not started in time (a browser can fail to start nested workers,
+/// or hang in doing so) get the whole worker replaced by the single-threaded one (see
+/// `web::build::THREADS_START_MILLIS`). Where the browser refuses them, the worker
+/// computes on one and says why on the console. Returns the count.
 #[cfg(feature = "threads")]
 pub async fn start(starting: impl FnOnce(usize)) -> usize {
-    use js_sys::{Array, Promise};
-    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let scope: web_sys::DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let asked = scope.name().strip_prefix("threads=").and_then(|n| n.parse::<usize>().ok());
     let threads = asked.unwrap_or_else(|| scope.navigator().hardware_concurrency() as usize).clamp(1, MAX_CPU_THREADS);
     starting(threads);
-    let gave_up = JsValue::from_str("gave up");
-    let deadline = Promise::new(&mut |resolve, _| {
-        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_1(&resolve, START_MILLIS, &gave_up);
-    });
-    let started = Promise::race(&Array::of2(&wasm_bindgen_rayon::init_thread_pool(threads), &deadline));
-    let why = match JsFuture::from(started).await {
-        Ok(outcome) if outcome == gave_up => format!("they had not started after {} s", START_MILLIS / 1000),
+    match JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await {
         Ok(_) => {
             COUNT.with(|count| count.set(threads));
-            return threads;
+            threads
         }
-        Err(error) => format!("{error:?}"),
-    };
-    web_sys::console::warn_1(&format!("latentlab: the CPU engine could not start its {threads} threads ({why}); it computes on one").into());
-    1
+        Err(error) => {
+            web_sys::console::warn_1(&format!("latentlab: the CPU engine could not start its {threads} threads ({error:?}); it computes on one").into());
+            1
+        }
+    }
 }

@@ -36,6 +36,8 @@ pub enum ToEngine {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FromEngine {
+    /// The multi-threaded engine is starting its CPU threads (`Alive` follows once they run).
+    StartingThreads { threads: usize },
     /// The worker has started and takes messages.
     Alive,
     /// The backend is chosen (the answer to `Start`).
@@ -102,7 +104,7 @@ mod tests {
             request_refused: None,
             cpu_threads: 2,
         } };
-        for message in [started, FromEngine::Done { id: 3 }, FromEngine::Refused { id: 4, message: "no".into() }] {
+        for message in [started, FromEngine::StartingThreads { threads: 8 }, FromEngine::Done { id: 3 }, FromEngine::Refused { id: 4, message: "no".into() }] {
             let json = serde_json::to_string(&message).unwrap();
             assert_eq!(serde_json::from_str::<FromEngine>(&json).unwrap(), message, "{json}");
         }

@@ -56,10 +56,10 @@ pub fn start() {
     })
     .forget();
     // In the multi-threaded engine, the page's requests wait (the page holds them until
-    // `Alive`) for the CPU engine's threads.
+    // `Alive`) for the CPU engine's threads, and the page watches them start.
     spawn_local(async {
         #[cfg(feature = "threads")]
-        threads::start(|_| {}).await;
+        threads::start(|threads| post(&FromEngine::StartingThreads { threads }, None)).await;
         post(&FromEngine::Alive, None);
     });
 }

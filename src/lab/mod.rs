@@ -445,6 +445,8 @@ pub const MAX_STEPS_PER_CALL: u64 = 100_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FromWorker {
+    /// The multi-threaded worker is starting its CPU threads (`Alive` follows once they run).
+    StartingThreads { threads: usize },
     /// The worker has started and takes messages.
     Alive,
     /// Progress of a download.

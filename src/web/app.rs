@@ -223,6 +223,7 @@ async fn show_model(
             fallback_reason: started.fallback_reason,
             timing: started.timing,
             cpu_threads: started.cpu_threads,
+            single_thread_reason: session.worker().ok().and_then(|worker| worker.single_thread_reason()),
         }));
     }
     let engine = session
@@ -296,12 +297,13 @@ fn BackendBadge(backend: RwSignal<Option<BackendInfo>>) -> impl IntoView {
         let sentences: Vec<String> = [
             info.fallback_reason.map(|why| format!("WebGPU is not used: {why}. The CPU backend runs instead.")),
             info.timing.map(|timing| format!("WebGPU runs: timed here, {timing}.")),
-            (info.label == BackendKind::Cpu.label()).then(|| match info.cpu_threads {
-                1 => "The views' CPU engine decodes on one thread, beside the page: it uses every core where the page is \
+            (info.label == BackendKind::Cpu.label()).then(|| match (info.cpu_threads, info.single_thread_reason) {
+                (1, Some(why)) => format!("The views' CPU engine decodes on one thread, beside the page: {why}."),
+                (1, None) => "The views' CPU engine decodes on one thread, beside the page: it uses every core where the page is \
                       cross-origin isolated and the browser has no WebGPU or the address asks for the CPU (?backend=cpu), \
                       as the lab trains on every core where the page is isolated."
                     .to_string(),
-                threads => format!("The views' CPU engine decodes on {threads} threads, beside the page, each request split between them."),
+                (threads, _) => format!("The views' CPU engine decodes on {threads} threads, beside the page, each request split between them."),
             }),
         ]
         .into_iter()

@@ -59,6 +59,18 @@ pub fn lab_worker(cpu: bool) -> LabWorker {
     LabWorker { url, threaded: true, threads_asked: asked.map(|n| n.min(crate::browser::threads::MAX_CPU_THREADS)), single_thread_reason: None }
 }
 
+/// How long a multi-threaded worker's CPU threads may take to start, from its word that it
+/// is starting them, before the page replaces it with the single-threaded worker: where
+/// they start at all they start within a second or two, but a browser can hang in starting
+/// them (Firefox ESR 153 sometimes never returns from `new Worker` inside a worker, and the
+/// whole worker is stuck with it).
+pub const THREADS_START_MILLIS: u32 = 6_000;
+
+/// Why a worker computes on one thread when its `threads` did not start in time.
+pub fn threads_did_not_start(threads: usize) -> String {
+    format!("its {threads} threads did not start within {} s in this browser", THREADS_START_MILLIS / 1000)
+}
+
 /// The loader of the engine's worker, relative to the page.
 pub fn engine_worker_url() -> String {
     meta("latentlab-engine-worker").unwrap_or_else(|| "engine-worker_loader.js".to_string())

@@ -28,9 +28,15 @@ pub struct EngineWorker {
 type Restarted = Rc<dyn Fn(BackendKind, String)>;
 
 struct WorkerInner {
-    worker: Worker,
+    /// The worker: the multi-threaded engine until its threads fail to start in time, then
+    /// the single-threaded one.
+    worker: RefCell<Worker>,
     listeners: RefCell<Vec<EventListener>>,
     alive: Cell<bool>,
+    /// Runs out when the threads have not started in time (see `build::THREADS_START_MILLIS`).
+    threads_watch: RefCell<Option<gloo_timers::callback::Timeout>>,
+    /// Why the engine computes on one thread, when the page had to give up its threads.
+    single_thread_reason: RefCell<Option<String>>,
     /// Messages waiting for the worker to start listening.
     outbox: RefCell<Vec<(JsValue, Array)>>,
     /// Requests waiting for their answer: resolve (with the answer's envelope), reject.
@@ -59,9 +65,11 @@ impl EngineWorker {
         };
         let engine = EngineWorker {
             inner: Rc::new(WorkerInner {
-                worker,
+                worker: RefCell::new(worker),
                 listeners: RefCell::default(),
                 alive: Cell::new(false),
+                threads_watch: RefCell::default(),
+                single_thread_reason: RefCell::default(),
                 outbox: RefCell::default(),
                 pending: RefCell::default(),
                 next_id: Cell::new(1),
@@ -70,22 +78,7 @@ impl EngineWorker {
                 on_restart: RefCell::default(),
             }),
         };
-        let target = engine.inner.worker.clone();
-        let on_message = {
-            let engine = engine.clone();
-            EventListener::new(&target, "message", move |event| {
-                if let Some(event) = event.dyn_ref::<MessageEvent>() {
-                    engine.receive(event.data());
-                }
-            })
-        };
-        let on_error = {
-            let engine = engine.clone();
-            EventListener::new(&target, "error", move |_| {
-                engine.stop("the model engine could not be loaded, or stopped with an error".to_string());
-            })
-        };
-        *engine.inner.listeners.borrow_mut() = vec![on_message, on_error];
+        engine.listen();
         if let Some(early) = started_early {
             if let Some(hand_over) = get(&early, "handOver").and_then(|f| f.dyn_into::<Function>().ok()) {
                 let _ = hand_over.call0(&early);
@@ -100,6 +93,50 @@ impl EngineWorker {
             }
         }
         Ok(engine)
+    }
+
+    /// Listens to the worker's answers and failure.
+    fn listen(&self) {
+        let target = self.inner.worker.borrow().clone();
+        let on_message = {
+            let engine = self.clone();
+            EventListener::new(&target, "message", move |event| {
+                if let Some(event) = event.dyn_ref::<MessageEvent>() {
+                    engine.receive(event.data());
+                }
+            })
+        };
+        let on_error = {
+            let engine = self.clone();
+            EventListener::new(&target, "error", move |_| {
+                engine.stop("the model engine could not be loaded, or stopped with an error".to_string());
+            })
+        };
+        *self.inner.listeners.borrow_mut() = vec![on_message, on_error];
+    }
+
+    /// The multi-threaded engine's `threads` did not start in time: it is replaced by the
+    /// single-threaded engine, which gets the requests held for it.
+    fn give_up_threads(&self, threads: usize) {
+        if self.inner.alive.get() || self.inner.stopped.borrow().is_some() {
+            return;
+        }
+        let why = crate::web::build::threads_did_not_start(threads);
+        web_sys::console::warn_1(&format!("latentlab: the model engine starts again on one thread: {why}").into());
+        self.inner.worker.borrow().terminate();
+        match Worker::new(&crate::web::build::engine_worker_url()) {
+            Ok(worker) => {
+                *self.inner.worker.borrow_mut() = worker;
+                *self.inner.single_thread_reason.borrow_mut() = Some(why);
+                self.listen();
+            }
+            Err(error) => self.stop(format!("the model engine could not start: {error:?}")),
+        }
+    }
+
+    /// Why the engine computes on one thread, when its threads did not start.
+    pub fn single_thread_reason(&self) -> Option<String> {
+        self.inner.single_thread_reason.borrow().clone()
     }
 
     /// Calls `watch` when the engine restarted its backend after a WebGPU failure, with the
@@ -151,7 +188,7 @@ impl EngineWorker {
             self.inner.pending.borrow_mut().insert(id, (resolve, reject));
         });
         if self.inner.alive.get() {
-            let _ = self.inner.worker.post_message_with_transfer(&envelope, &transfer);
+            let _ = self.inner.worker.borrow().post_message_with_transfer(&envelope, &transfer);
         } else {
             self.inner.outbox.borrow_mut().push((envelope, transfer));
         }
@@ -171,10 +208,17 @@ impl EngineWorker {
             };
         };
         match answer {
+            FromEngine::StartingThreads { threads } => {
+                let engine = self.clone();
+                let watch = gloo_timers::callback::Timeout::new(crate::web::build::THREADS_START_MILLIS, move || engine.give_up_threads(threads));
+                *self.inner.threads_watch.borrow_mut() = Some(watch);
+            }
             FromEngine::Alive => {
                 self.inner.alive.set(true);
+                self.inner.threads_watch.borrow_mut().take();
+                let worker = self.inner.worker.borrow();
                 for (envelope, transfer) in self.inner.outbox.borrow_mut().drain(..) {
-                    let _ = self.inner.worker.post_message_with_transfer(&envelope, &transfer);
+                    let _ = worker.post_message_with_transfer(&envelope, &transfer);
                 }
             }
             FromEngine::Started { id, .. } | FromEngine::Done { id } | FromEngine::Memory { id, .. } => settle(id, Ok(&envelope)),

@@ -119,7 +119,7 @@ impl Session {
         let page = self.inner.page;
         worker.on_restart(move |kind, message| {
             page.notify(Notice::always(message));
-            page.backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None, timing: None, cpu_threads: 1 }));
+            page.backend.set(Some(BackendInfo { label: kind.label(), fallback_reason: None, timing: None, cpu_threads: 1, single_thread_reason: None }));
             page.views.shown.update(|_| {});
         });
     }

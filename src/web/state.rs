@@ -110,6 +110,8 @@ pub struct BackendInfo {
     pub timing: Option<String>,
     /// The threads the engine's CPU backend decodes on.
     pub cpu_threads: usize,
+    /// Why the engine decodes on one thread, when its threads did not start.
+    pub single_thread_reason: Option<String>,
 }
 
 /// The model on show, with what its views need.

@@ -64,8 +64,14 @@ pub fn start() {
         }
     })
     .forget();
-    wasm_bindgen_futures::spawn_local(run(commands));
-    post(&FromWorker::Alive, None);
+    wasm_bindgen_futures::spawn_local(async move {
+        // The page holds its commands until `Alive`, and watches the threads start: if they
+        // do not, it replaces this worker with the single-threaded one and sends them there.
+        #[cfg(feature = "threads")]
+        crate::browser::threads::start(|threads| post(&FromWorker::StartingThreads { threads }, None)).await;
+        post(&FromWorker::Alive, None);
+        run(commands).await;
+    });
 }
 
 /// The page's commands, in order, and a way for an idle worker to sleep until one comes.
@@ -161,11 +167,6 @@ struct Caches {
 }
 
 async fn run(commands: Rc<Inbox>) {
-    #[cfg(feature = "threads")]
-    crate::browser::threads::start(|threads| {
-        post(&FromWorker::Loading { what: format!("the CPU engine's {threads} threads"), received: 0, total: None }, None)
-    })
-    .await;
     let mut caches = Caches::default();
     let mut current: Option<Run> = None;
     loop {

@@ -10,9 +10,10 @@ import { saveScreenshot } from './site.mjs';
 import { checkStripEnds, decode, mean, meanAbsDiff, readCanvas, statusText, tiles, waitFor, waitForModel } from './page.mjs';
 import { VOWELS, drawnLetter, ring } from './drawings.mjs';
 
-// Served without COOP/COEP: Firefox trains on the single-threaded worker here. On the
-// threaded worker, Firefox's lab once said nothing for 45 s at its start in a clean-clone
-// run (it passed in the others); that is open, and not what these tests are about.
+// Served without COOP/COEP: a first visit trains on the single-threaded worker; after a
+// reload the site's service worker isolates the page and the threaded workers start. Firefox
+// sometimes hangs for good in `new Worker` inside a worker as it starts their threads (about
+// 1 start in 35 here); the page then replaces them with the single-threaded ones after 6 s.
 const site = useSite('/firefox/', () => ({}), { isolated: false });
 const TOLERANCE = 2 / 255;
 const EDGE = 1.6448536269514722; // Φ⁻¹(0.95)

@@ -19,7 +19,7 @@ const TYPES = {
 
 // The headers that make the page cross-origin isolated, as scripts/serve.sh sends them
 // (the lab's threads share memory): the site's files are all its own.
-const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+export const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
 /**
  * Serves `root` at http://127.0.0.1:PORT{prefix}. `overrides` maps a path below the

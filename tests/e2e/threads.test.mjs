@@ -2,17 +2,34 @@
 // (this server sends COOP/COEP, as scripts/serve.sh does) the lab trains on the threaded
 // worker and says how many threads it has; a seeded run's steps there equal the
 // single-threaded worker's; the views decode on the threaded engine (this browser's WebGPU
-// has no hardware adapter) and draw what one thread draws; without isolation the
-// single-threaded workers compute and the page says why.
+// has no hardware adapter) and draw what one thread draws; without isolation, or when the
+// threads do not start, the single-threaded workers compute and the page says why.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openBrowser } from './browser.mjs';
-import { useSite } from './server.mjs';
+import { ISOLATION, useSite } from './server.mjs';
 import { labWorkerLoaders, recordWorkers } from './site.mjs';
 import { decode, meanAbsDiff, readCanvas, waitForModel } from './page.mjs';
 
 const site = useSite('/threads/');
 const plainSite = useSite('/threads-plain/', () => ({}), { isolated: false });
+// Isolated, but the threads cannot start, as when a browser hangs in starting nested
+// workers: wasm-bindgen-rayon's helper script is imported by the workers as usual, but the
+// copy it fetches of itself to start each thread from never arrives.
+const stuckSite = useSite('/threads-stuck/', (root) => {
+  const snippets = join(root, 'snippets');
+  const helper = readdirSync(snippets).map((dir) => `snippets/${dir}/src/workerHelpers.no-bundler.js`).find((path) => existsSync(join(root, path)));
+  assert.ok(helper, 'the site has wasm-bindgen-rayon\'s helper script');
+  const script = readFileSync(join(root, helper));
+  return {
+    [helper]: (request, response) => {
+      if (request.headers['sec-fetch-dest'] === 'empty') return; // fetch(), not an import: never answered
+      response.writeHead(200, { 'content-type': 'text/javascript', ...ISOLATION }).end(script);
+    },
+  };
+});
 
 const RUN = '{dataset: "mnist", classes: [0, 1], batch: 64, lr: 0.003, seed: 5, arch: "conv"}';
 const Z = [[0.4, -0.7], [-1.1, 0.9], [1.5, 0.2]];
@@ -83,6 +100,20 @@ describe('the lab\'s multi-threaded CPU engine', () => {
     assert.equal(plain.status.step, 12);
     assert.match(plain.threadsLine, /trains on one thread: the page is not cross-origin isolated/);
     assert.match(plain.backendWhy, /The views' CPU engine decodes on one thread/);
+  });
+
+  test('isolated, but the threads never start: the page replaces both threaded workers with the single-threaded ones and says why', async () => {
+    const stuck = await train(`${stuckSite.url}?backend=cpu`);
+    assert.equal(stuck.isolated, true);
+    for (const name of ['engine-worker', 'lab-worker']) {
+      assert.ok(stuck.workers.some((w) => w.startsWith(`${name}-threads-`)), `the threaded ${name} was started: ${stuck.workers}`);
+      assert.ok(stuck.workers.some((w) => w.startsWith(`${name}-`) && !w.includes('threads')), `then the single-threaded one: ${stuck.workers}`);
+    }
+    assert.equal(stuck.status.cpuThreads, 1);
+    assert.equal(stuck.status.step, 12);
+    assert.match(stuck.threadsLine, /trains on one thread: its \d+ threads did not start within 6 s in this browser/);
+    assert.match(stuck.backendWhy, /decodes on one thread, beside the page: its \d+ threads did not start within 6 s in this browser/);
+    assert.equal(stuck.decoded.length, Z.length);
   });
 
   test('isolated: the views decode on the threaded engine and draw what one thread draws', async () => {

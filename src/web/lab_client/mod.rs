@@ -149,6 +149,9 @@ struct Inner {
     saved: RefCell<Option<resume::SavedRun>>,
     /// When the worker last sent a message (ms, the page's clock).
     last_heard: Cell<f64>,
+    /// Runs out when the worker's threads have not started in time (see
+    /// `build::THREADS_START_MILLIS`).
+    threads_watch: RefCell<Option<gloo_timers::callback::Timeout>>,
     /// The promise of the loop that plays the queue (see [`queue`]).
     queue_loop: RefCell<Option<Promise>>,
 }
@@ -173,6 +176,7 @@ impl Lab {
                 run_letters: RefCell::new(None),
                 saved: RefCell::new(None),
                 last_heard: Cell::new(0.0),
+                threads_watch: RefCell::new(None),
                 queue_loop: RefCell::new(None),
             }),
             signals: LabSignals {
@@ -245,7 +249,10 @@ impl Lab {
             return Ok(());
         }
         let on_cpu = self.backend_request() == BackendRequest::Only(BackendKind::Cpu);
-        let chosen = crate::web::build::lab_worker(on_cpu);
+        self.open_worker(crate::web::build::lab_worker(on_cpu))
+    }
+
+    fn open_worker(&self, chosen: crate::web::build::LabWorker) -> Result<(), String> {
         let worker = if chosen.threaded {
             let options = web_sys::WorkerOptions::new();
             options.set_type(web_sys::WorkerType::Module);
@@ -277,6 +284,24 @@ impl Lab {
         *self.inner.worker.borrow_mut() = Some((worker, [on_message, on_error]));
         self.signals.open.set(true);
         Ok(())
+    }
+
+    /// The multi-threaded `worker`'s `threads` did not start in time: it is replaced by the
+    /// single-threaded worker, which gets the commands held for it.
+    fn give_up_threads(&self, worker: &Worker, threads: usize) {
+        let current = self.inner.worker.borrow().as_ref().is_some_and(|(current, _)| current == worker);
+        if !current || self.inner.alive.get() {
+            return;
+        }
+        let why = crate::web::build::threads_did_not_start(threads);
+        web_sys::console::warn_1(&format!("latentlab: the training worker starts again on one thread: {why}").into());
+        if let Some((worker, _)) = self.inner.worker.borrow_mut().take() {
+            worker.terminate();
+        }
+        let single = crate::web::build::LabWorker { url: crate::web::build::lab_worker_url(), threaded: false, threads_asked: None, single_thread_reason: Some(why) };
+        if let Err(why) = self.open_worker(single) {
+            self.crashed(why);
+        }
     }
 
     fn send(&self, message: ToWorker) {
@@ -708,8 +733,20 @@ impl Lab {
         };
         let s = self.signals;
         match message {
+            FromWorker::StartingThreads { threads } => {
+                s.loading.set(Some((format!("the CPU engine's {threads} threads"), 0, None)));
+                let (lab, watched) = (self.clone(), self.inner.worker.borrow().as_ref().map(|(worker, _)| worker.clone()));
+                let watch = gloo_timers::callback::Timeout::new(crate::web::build::THREADS_START_MILLIS, move || {
+                    if let Some(worker) = &watched {
+                        lab.give_up_threads(worker, threads);
+                    }
+                });
+                *self.inner.threads_watch.borrow_mut() = Some(watch);
+            }
             FromWorker::Alive => {
                 self.inner.alive.set(true);
+                self.inner.threads_watch.borrow_mut().take();
+                s.loading.set(None);
                 let outbox: Vec<_> = self.inner.outbox.borrow_mut().drain(..).collect();
                 for message in outbox {
                     self.send(message);
