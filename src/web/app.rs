@@ -38,8 +38,8 @@ use crate::web::panels::lessons::LessonsPanel;
 use crate::web::panels::yours::YourModelsPanel;
 use crate::web::panels::tray::TrayPanel;
 use crate::web::session::{use_session, Session};
-use crate::web::state::{BackendInfo, Notice, Page, PageState, Shown};
-use crate::web::tasks::next_frame;
+use crate::web::state::{BackendInfo, Notice, Page, PageState, Shown, PANEL_GROUPS};
+use crate::web::tasks::{next_frame, own_tasks_done};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -120,12 +120,13 @@ pub fn App() -> impl IntoView {
     // frame: one long task at start-up becomes a few short ones.
     let mounted = RwSignal::new(0u8);
     spawn_local(async move {
-        for group in 1..=4 {
+        for group in 1..=PANEL_GROUPS {
             next_frame().await;
             mounted.set(group);
         }
     });
     let group_mounted = move |group: u8| move || mounted.get() >= group;
+    let group_hidden = move |group: u8| move || page.panel_groups_shown.get() < group;
 
     let planar = move || views.shown.with(|s| s.as_ref().is_some_and(Shown::is_planar));
     let has_model = move || views.shown.with(Option::is_some);
@@ -164,7 +165,7 @@ pub fn App() -> impl IntoView {
                     <MapView />
                 </div>
             </div>
-            <div class:hidden=move || !has_model()>
+            <div class:hidden=group_hidden(1)>
                 <Show when=group_mounted(1)>
                     <div class="two-up">
                         <SliderPanel />
@@ -172,6 +173,8 @@ pub fn App() -> impl IntoView {
                     </div>
                     <TraversalPanel />
                 </Show>
+            </div>
+            <div class:hidden=group_hidden(2)>
                 <Show when=group_mounted(2)>
                     <div class="two-up">
                         <DrawPanel />
@@ -179,11 +182,15 @@ pub fn App() -> impl IntoView {
                     </div>
                     <InterpolationPanel />
                 </Show>
+            </div>
+            <div class:hidden=group_hidden(3)>
                 <Show when=group_mounted(3)>
                     <ComparePanel pair=AUTOENCODER_VS_VAE />
                     <ComparePanel pair=DENSE_VS_CONVOLUTIONAL />
                     <HistoryPanel />
                 </Show>
+            </div>
+            <div class:hidden=group_hidden(4)>
                 <Show when=group_mounted(4)>
                     <LessonsPanel />
                     <YourModelsPanel />
@@ -281,7 +288,10 @@ async fn show_model(
         z_window,
     }));
     state.set(PageState::Ready { name: name.to_string(), decode_millis });
-    // Effects paint on the next tick; resolve `ready` / `use` after the frame.
+    page.reveal_panels().await;
+    // Effects paint in tasks of their own; resolve `ready` / `use` after they have, and
+    // after the frame.
+    own_tasks_done().await;
     next_frame().await;
     session.mark_shown(name);
     Ok(())

@@ -48,13 +48,30 @@ pub fn shown_width(element: &web_sys::Element) -> f64 {
         return width;
     }
     let width = f64::from(element.client_width());
-    if let Some(observer) = width_watch() {
+    if watch_shown_width(element) {
         let _ = element.set_attribute(SHOWN_WIDTH, &width.to_string());
-        if let Ok(observe) = Reflect::get(&observer, &"observe".into()).and_then(|f| f.dyn_into::<Function>()) {
-            let _ = observe.call1(&observer, element);
-        }
     }
     width
+}
+
+/// Keeps `canvas`'s shown width from its mount on: the `ResizeObserver` records it after
+/// the next layout, so the canvas's first paint (a model's arrival, with half the page
+/// changing) reads it without forcing a layout of its own.
+pub fn keep_shown_width(canvas: NodeRef<leptos::html::Canvas>) {
+    Effect::new(move |_| {
+        if let Some(canvas) = canvas.get() {
+            watch_shown_width(&canvas);
+        }
+    });
+}
+
+/// Starts watching `element`'s width; false where there is no `ResizeObserver`.
+fn watch_shown_width(element: &web_sys::Element) -> bool {
+    let Some(observer) = width_watch() else { return false };
+    if let Ok(observe) = Reflect::get(&observer, &"observe".into()).and_then(|f| f.dyn_into::<Function>()) {
+        let _ = observe.call1(&observer, element);
+    }
+    true
 }
 
 /// The `ResizeObserver` behind [`shown_width`] (through `Reflect`, for the reason given in

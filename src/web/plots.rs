@@ -1,14 +1,16 @@
 //! The plots the history panel and the lab share: a latent map of test images coloured by
 //! class (and its legend, which the explorer's map uses too), a strip of images, and a
 //! loss chart. Each paints its canvas whenever its data
-//! changes (and when the screen's pixel density does), and says what it shows in its
-//! text alternative. And the sliders' point over a plot.
+//! changes (and when the screen's pixel density does), in a task of its own, and says what
+//! it shows in its text alternative. And the sliders' point over a plot.
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use crate::core::plane::Space;
 use crate::web::canvas::{paint_images, paint_loss_chart, paint_scatter, ChartLine, CLASS_COLOURS};
+use crate::web::display::keep_shown_width;
+use crate::web::tasks::OwnTaskPaint;
 
 /// Points of the latent plane (x, y pairs, flat) with their classes, in `window`.
 #[derive(Clone, Debug, PartialEq)]
@@ -60,9 +62,13 @@ pub fn LatentMapPlot(
     #[prop(into, default = Signal::stored(false))] hidden: Signal<bool>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    keep_shown_width(canvas);
+    let paint = OwnTaskPaint::default();
     Effect::new(move |_| {
         let (Some(canvas), Some(scatter)) = (canvas.get(), scatter.get()) else { return };
-        let _ = paint_scatter(&canvas, scatter.window, &scatter.points, &scatter.labels, &[], false);
+        paint.request(move || {
+            let _ = paint_scatter(&canvas, scatter.window, &scatter.points, &scatter.labels, &[], false);
+        });
     });
     view! {
         <canvas role="img" node_ref=canvas id=id class="history-map" class:hidden=hidden width="420" height="420"
@@ -81,10 +87,13 @@ pub fn ImageStrip(
     #[prop(into, default = Signal::stored(false))] hidden: Signal<bool>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    let paint = OwnTaskPaint::default();
     Effect::new(move |_| {
         let (Some(canvas), Some(images)) = (canvas.get(), images.get()) else { return };
         if !images.pixels.is_empty() {
-            let _ = paint_images(&canvas, &images.pixels, images.columns);
+            paint.request(move || {
+                let _ = paint_images(&canvas, &images.pixels, images.columns);
+            });
         }
     });
     view! {
@@ -96,9 +105,13 @@ pub fn ImageStrip(
 #[component]
 pub fn LossChart(id: &'static str, #[prop(into)] chart: Signal<Option<Chart>>, #[prop(into)] label: Signal<String>) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    keep_shown_width(canvas);
+    let paint = OwnTaskPaint::default();
     Effect::new(move |_| {
         let (Some(canvas), Some(chart)) = (canvas.get(), chart.get()) else { return };
-        let _ = paint_loss_chart(&canvas, &chart.lines, chart.highlight, (&chart.ends.0, &chart.ends.1));
+        paint.request(move || {
+            let _ = paint_loss_chart(&canvas, &chart.lines, chart.highlight, (&chart.ends.0, &chart.ends.1));
+        });
     });
     view! {
         <canvas role="img" node_ref=canvas id=id class="loss-chart" width="420" height="200" aria-label=label></canvas>

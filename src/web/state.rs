@@ -33,7 +33,13 @@ pub struct Page {
     /// The kept models ticked for the side-by-side view (by name, two to four).
     pub compared: RwSignal<Vec<String>>,
     pub storage: RwSignal<Option<StorageLine>>,
+    /// How many of the panel groups below the plane views are shown: none until the first
+    /// model is, then one more each frame (see `reveal_panels`).
+    pub panel_groups_shown: RwSignal<u8>,
 }
+
+/// The panel groups below the plane views (the app mounts them a frame apart at start-up).
+pub const PANEL_GROUPS: u8 = 4;
 
 /// The browser's storage for this site.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,6 +61,7 @@ impl Page {
             compared: RwSignal::new(address::compared_in_address()),
             kept_problem: RwSignal::new(None),
             storage: RwSignal::new(None),
+            panel_groups_shown: RwSignal::new(0),
             views: Views {
                 shown: RwSignal::new(None),
                 point: RwSignal::new(Vec::new()),
@@ -74,6 +81,16 @@ impl Page {
 
     pub fn notify(&self, notice: Notice) {
         self.notices.update(|n| n.push(notice));
+    }
+
+    /// Shows the panel groups below the plane views, one a frame, once the first model is
+    /// on show: shown at once, the browser would lay out and style the whole page in one
+    /// frame (~60 ms here, four times that on a slow phone). Resolves when all are shown.
+    pub async fn reveal_panels(&self) {
+        while self.panel_groups_shown.get_untracked() < PANEL_GROUPS {
+            crate::web::tasks::next_frame().await;
+            self.panel_groups_shown.update(|shown| *shown += 1);
+        }
     }
 }
 

@@ -12,8 +12,10 @@ use leptos::prelude::*;
 use crate::core::math::{default_latent_grid, linspace, normal_cdf, normal_quantile, GRID_P_HIGH, GRID_P_LOW, GRID_SIZE};
 use crate::core::plane::{describe_point, format_signed, step_cell, Space, Step};
 use crate::web::canvas::{outline_cell, paint_images, save_png, Marker, MarkerStyle, ScatterLayer};
+use crate::web::display::keep_shown_width;
 use crate::web::plots::PointMarker;
 use crate::web::state::{Page, Views};
+use crate::web::tasks::OwnTaskPaint;
 
 thread_local! {
     static FIRST_PAINT: RefCell<Option<web_sys::Element>> = const { RefCell::new(None) };
@@ -27,6 +29,14 @@ pub fn keep_first_paint(picture: web_sys::Element) {
     FIRST_PAINT.with(|slot| *slot.borrow_mut() = Some(picture));
 }
 
+fn hide_first_paint() {
+    FIRST_PAINT.with(|slot| {
+        if let Some(picture) = slot.borrow().as_ref() {
+            picture.set_class_name("first-paint-grid hidden");
+        }
+    });
+}
+
 /// Grid cells that carry an axis label.
 const LABELLED_CELLS: [usize; 5] = [0, 3, 7, 11, 14];
 
@@ -37,6 +47,7 @@ pub fn GridView() -> impl IntoView {
     let has_grid = move || views.shown.with(|s| s.as_ref().is_some_and(|s| s.grid.is_some()));
     let grid_canvas = NodeRef::<Canvas>::new();
     let overlay_canvas = NodeRef::<Canvas>::new();
+    keep_shown_width(overlay_canvas);
     let overlay = RwSignal::new(false);
     // The cell chosen from the keyboard (row, column; row 0 at the top), outlined while the
     // grid has the focus.
@@ -45,8 +56,12 @@ pub fn GridView() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let plot_stack = NodeRef::<Div>::new();
     // The first paint's picture, in the grid's place until the live grid is drawn.
+    // (Once a grid is on show, the grid's own paint hides the picture, in the same task.)
     Effect::new(move |_| {
-        let hidden = has_grid() || !page.requests_first_paint_model();
+        if has_grid() {
+            return;
+        }
+        let hidden = !page.requests_first_paint_model();
         let (Some(stack), Some(overlay)) = (plot_stack.get(), overlay_canvas.get()) else { return };
         FIRST_PAINT.with(|slot| {
             let Some(picture) = slot.borrow().clone() else { return };
@@ -59,28 +74,35 @@ pub fn GridView() -> impl IntoView {
         });
     });
 
+    let grid_paint = OwnTaskPaint::default();
     Effect::new(move |_| {
         let Some(canvas) = grid_canvas.get() else { return };
-        views.shown.with(|shown| {
-            if let Some(pixels) = shown.as_ref().and_then(|s| s.grid.clone()) {
+        if let Some(pixels) = views.shown.with(|shown| shown.as_ref().and_then(|s| s.grid.clone())) {
+            grid_paint.request(move || {
                 error.set(paint_images(&canvas, &pixels, GRID_SIZE).err());
-            }
-        });
+                hide_first_paint();
+            });
+        }
     });
 
     let scatter = Rc::new(RefCell::new(ScatterLayer::default()));
+    let overlay_paint = OwnTaskPaint::default();
     Effect::new(move |_| {
         let Some(canvas) = overlay_canvas.get() else { return };
         let show = overlay.get();
         let pinned = views.pinned.get();
-        views.shown.with(|shown| {
-            let Some(map) = shown.as_ref().and_then(|s| s.map.as_ref().ok()) else { return };
-            let markers: Vec<Marker> = pinned.map(|z| Marker { z, style: MarkerStyle::Pinned }).into_iter().collect();
-            error.set(scatter.borrow_mut().paint(&canvas, Space::grid_p(), show.then_some(map), &markers, true).err());
+        let map = views.shown.with(|shown| shown.as_ref().and_then(|s| s.map.clone().ok()));
+        let outlined = chosen.get().filter(|_| focused.get());
+        let scatter = scatter.clone();
+        overlay_paint.request(move || {
+            if let Some(map) = map {
+                let markers: Vec<Marker> = pinned.map(|z| Marker { z, style: MarkerStyle::Pinned }).into_iter().collect();
+                error.set(scatter.borrow_mut().paint(&canvas, Space::grid_p(), show.then_some(&map), &markers, true).err());
+            }
+            if let Some(cell) = outlined {
+                let _ = outline_cell(&canvas, cell, GRID_SIZE);
+            }
         });
-        if let (Some(cell), true) = (chosen.get(), focused.get()) {
-            let _ = outline_cell(&canvas, cell, GRID_SIZE);
-        }
     });
 
     let point_on_grid = Signal::derive(move || {

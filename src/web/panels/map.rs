@@ -12,10 +12,12 @@ use web_sys::PointerEvent;
 
 use crate::core::plane::{describe_point, ellipse_outline, nearest_point, step_point, Space, Step};
 use crate::web::canvas::{draw_path, paint_images, tag_points, Marker, MarkerStyle, ScatterLayer};
+use crate::web::display::keep_shown_width;
 use crate::web::live::NewestOnly;
 use crate::web::plots::{class_legend, PointMarker};
 use crate::web::session::use_session;
 use crate::web::state::{Encoding, Shown, Views};
+use crate::web::tasks::OwnTaskPaint;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum MapSpace {
@@ -35,6 +37,7 @@ fn space_of(shown: &Shown, which: MapSpace) -> Space {
 pub fn MapView() -> impl IntoView {
     let (session, views) = (use_session(), expect_context::<Views>());
     let map_canvas = NodeRef::<Canvas>::new();
+    keep_shown_width(map_canvas);
     let preview_canvas = NodeRef::<Canvas>::new();
     let pinned_canvas = NodeRef::<Canvas>::new();
     let which = RwSignal::new(MapSpace::Z);
@@ -42,6 +45,7 @@ pub fn MapView() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
 
     let scatter = Rc::new(RefCell::new(ScatterLayer::default()));
+    let map_paint = OwnTaskPaint::default();
     Effect::new(move |_| {
         let Some(canvas) = map_canvas.get() else { return };
         let which = which.get();
@@ -49,8 +53,10 @@ pub fn MapView() -> impl IntoView {
         let pinned = views.pinned.get();
         let drawn = views.drawn.get();
         let path = views.path.get();
-        views.shown.with(|shown| {
-            let Some(shown) = shown.as_ref().filter(|s| s.is_planar()) else { return };
+        let Some(shown) = views.shown.get().filter(Shown::is_planar) else { return };
+        let scatter = scatter.clone();
+        map_paint.request(move || {
+            let shown = &shown;
             let mut markers: Vec<Marker> = samples
                 .iter()
                 .filter_map(|z| match z[..] {
