@@ -10,6 +10,8 @@
 //! - `latentlab.models()`: resolves to `[{name, manifest}]`, every shipped model;
 //! - `latentlab.use(name)`: switches the page to model `name`, as the picker does, and
 //!   resolves once it is shown;
+//! - `latentlab.painted()`: resolves once the plots' paints asked for so far have run (each
+//!   runs in a task of its own, after the frame);
 //! - `latentlab.wasmMemoryBytes()`: the size of the page's wasm memory, and
 //!   `latentlab.engineMemoryBytes()` a promise of the engine worker's (benchmarks).
 //!
@@ -143,6 +145,14 @@ pub fn install(session: &Session, lab: &Lab) -> Result<(), JsValue> {
         }
     });
     Reflect::set(&api, &"use".into(), &use_model.into_js_value())?;
+
+    let painted = Closure::<dyn Fn() -> Promise>::new(|| {
+        future_to_promise(async {
+            crate::web::tasks::own_tasks_done().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    });
+    Reflect::set(&api, &"painted".into(), &painted.into_js_value())?;
 
     let memory = Closure::<dyn Fn() -> f64>::new(crate::browser::wasm_memory_bytes);
     Reflect::set(&api, &"wasmMemoryBytes".into(), &memory.into_js_value())?;

@@ -187,14 +187,22 @@ pub fn App() -> impl IntoView {
                 <Show when=group_mounted(3)>
                     <ComparePanel pair=AUTOENCODER_VS_VAE />
                     <ComparePanel pair=DENSE_VS_CONVOLUTIONAL />
-                    <HistoryPanel />
                 </Show>
             </div>
             <div class:hidden=group_hidden(4)>
                 <Show when=group_mounted(4)>
+                    <HistoryPanel />
                     <LessonsPanel />
+                </Show>
+            </div>
+            <div class:hidden=group_hidden(5)>
+                <Show when=group_mounted(5)>
                     <YourModelsPanel />
                     <LettersPanel />
+                </Show>
+            </div>
+            <div class:hidden=group_hidden(6)>
+                <Show when=group_mounted(6)>
                     <LabPanel />
                 </Show>
             </div>

@@ -12,30 +12,39 @@ use wasm_bindgen::{JsCast, JsValue};
 use leptos::prelude::*;
 
 thread_local! {
-    static RESIZES: OnceCell<RwSignal<u64>> = const { OnceCell::new() };
+    // Reference-counted, not owned by the reactive owner that happens to call first: an
+    // arena signal would be disposed with that owner (an effect that runs again).
+    static RESIZES: OnceCell<ArcRwSignal<u64>> = const { OnceCell::new() };
     static WIDTH_WATCH: OnceCell<Option<JsValue>> = const { OnceCell::new() };
 }
 
 /// Where an element's shown width is kept between paints.
 const SHOWN_WIDTH: &str = "data-shown-width";
 
-fn resizes() -> RwSignal<u64> {
+fn resizes() -> ArcRwSignal<u64> {
     RESIZES.with(|cell| {
-        *cell.get_or_init(|| {
-            let count = RwSignal::new(0);
+        cell.get_or_init(|| {
+            let count = ArcRwSignal::new(0);
             if let Some(window) = web_sys::window() {
-                EventListener::new(&window, "resize", move |_| count.update(|n| *n += 1)).forget();
+                let on_resize = count.clone();
+                EventListener::new(&window, "resize", move |_| on_resize.update(|n| *n += 1)).forget();
             }
             count
         })
+        .clone()
     })
 }
 
 /// `window.devicePixelRatio` (1 where there is none); inside an effect, subscribes it to
 /// resizes and zooms.
 pub fn device_pixel_ratio() -> f64 {
-    resizes().track();
+    track_resizes();
     web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1e-3)
+}
+
+/// Inside an effect, subscribes it to resizes, zooms and plots' changed shown widths.
+pub fn track_resizes() {
+    resizes().track();
 }
 
 /// The width `element` is shown at, in CSS pixels (its `clientWidth`). Read from the

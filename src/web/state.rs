@@ -39,7 +39,7 @@ pub struct Page {
 }
 
 /// The panel groups below the plane views (the app mounts them a frame apart at start-up).
-pub const PANEL_GROUPS: u8 = 4;
+pub const PANEL_GROUPS: u8 = 6;
 
 /// The browser's storage for this site.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -70,7 +70,10 @@ pub async fn own_tasks_done() {
 pub struct OwnTaskPaint(Rc<RefCell<Option<Job>>>);
 
 impl OwnTaskPaint {
+    /// Asked from an effect, also subscribes the effect to resizes and zooms: the paint
+    /// reads the screen's density and the plot's shown width later, outside the effect.
     pub fn request(&self, paint: impl FnOnce() + 'static) {
+        crate::web::display::track_resizes();
         let already_queued = self.0.borrow_mut().replace(Box::new(paint)).is_some();
         if !already_queued {
             let newest = self.0.clone();

@@ -332,6 +332,7 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
     try {
       const label = await waitFor(session, 'document.querySelector("[data-testid=history-label]")?.textContent', 'the history');
       assert.match(label, /After epoch 20 of 20/);
+      await session.run('await window.latentlab.painted();');
       const lastMap = await readCanvas(session, '#history-map');
       const lastRecon = await readCanvas(session, '#history-reconstructions');
       assert.equal(lastRecon.width, 10 * 28);
@@ -339,6 +340,7 @@ describe('the latent explorer in headless Chromium (CPU backend)', () => {
       await session.run(`const s = document.querySelector("[data-testid=history-epoch]");
         s.value = "0"; s.dispatchEvent(new Event("input", { bubbles: true }));`);
       await waitFor(session, 'document.querySelector("[data-testid=history-label]").textContent.includes("epoch 1 of")', 'epoch 1');
+      await session.run('await window.latentlab.painted();');
       const firstMap = await readCanvas(session, '#history-map');
       const firstRecon = await readCanvas(session, '#history-reconstructions');
       assert.ok(meanAbsDiff(firstMap.grey, lastMap.grey) > 0.001, 'the map did not change between epochs');

@@ -78,7 +78,8 @@ describe('the training lab in headless Chromium', () => {
       const trained = await steps(session, 1);
       assert.ok(trained.heldout.total < before - 20, `held-out loss ${before} → ${trained.heldout.total}`);
       assert.ok(trained.imagesPerSecond > 0);
-      const painted = await session.run(`const c = document.getElementById('lab-map');
+      const painted = await session.run(`await window.latentlab.painted();
+        const c = document.getElementById('lab-map');
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 60 || d[i + 1] > 60) n++; return n;`);
       assert.ok(painted > 200, `the live map painted ${painted} pixels`);
